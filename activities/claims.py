@@ -1,0 +1,202 @@
+"""Claim activities: the only place the claim's story touches the database and the payer.
+
+Each is idempotent: writes are keyed upserts, the 837 of an attempt is built once and re-sent as
+the same bytes (the clearinghouse dedupes them), so a retry or a killed worker submits nothing
+twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from reclaim import payers, scrubbing
+from reclaim.claims import CorrectionError, record_event
+from reclaim.claims import apply_correction as apply_claim_correction
+from reclaim.clearinghouse import Clearinghouse, ClearinghouseError
+from reclaim.config import Settings
+from reclaim.db import session_scope
+from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.models import Claim
+from reclaim.remittances import auto_fix, post_remittance
+from reclaim.routing import load_default_table
+from reclaim.submissions import build_submission, mark_sent
+from reclaim.temporal import deliver_signals
+from workflows.types import (
+    ApplyCorrection,
+    AutoFixOutcome,
+    AutoFixRequest,
+    ClaimContext,
+    RemittanceOutcome,
+    RemittanceRequest,
+    ScrubOutcome,
+    ScrubRequest,
+    StatusChange,
+    SubmissionRef,
+    SubmitRequest,
+)
+
+
+class ClaimActivities:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        clearinghouse: Clearinghouse,
+        client: Client | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clearinghouse = clearinghouse
+        self.client = client
+
+    @activity.defn
+    def load_claim_context(self, claim_id: int) -> ClaimContext:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, claim_id)
+            terms = payers.terms_for(claim.payer_id)
+            filing = datetime.combine(claim.service_date, time(), tzinfo=UTC) + timedelta(
+                days=terms.timely_filing_days
+            )
+            s = self.settings
+            return ClaimContext(
+                claim_id=claim_id,
+                payer_id=claim.payer_id,
+                max_attempts=terms.max_attempts,
+                ack_deadline=s.payer_ack_after,
+                status_deadline=s.payer_ack_after,
+                adjudication_deadline=s.payer_follow_up_after,
+                remind_after=s.work_item_remind_after,
+                escalate_after=s.work_item_escalate_after,
+                timely_filing_deadline=filing,
+                appeal_window=timedelta(days=terms.appeal_window_days),
+                corrected_claim_window=timedelta(days=terms.corrected_claim_window_days),
+                deadline_warning_lead=s.deadline_warning_lead,
+            )
+
+    @activity.defn
+    def record_status(self, change: StatusChange) -> None:
+        with session_scope(self.engine) as session:
+            record_event(
+                session=session,
+                claim_id=change.claim_id,
+                key=change.key,
+                kind=change.kind,
+                message=change.message,
+                status=change.status,
+                data=change.data,
+            )
+
+    @activity.defn
+    def scrub_claim(self, request: ScrubRequest) -> ScrubOutcome:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, request.claim_id)
+            outcome = scrubbing.scrub_claim(session=session, claim=claim)
+            claim.findings = [f.model_dump() for f in outcome.errors + outcome.warnings]
+            if request.first_pass and claim.clean_first_pass is None:
+                claim.clean_first_pass = outcome.ok
+            session.add(claim)
+            return outcome
+
+    @activity.defn
+    def apply_correction(self, request: ApplyCorrection) -> None:
+        with session_scope(self.engine) as session:
+            who = request.user or "a coder"
+            try:
+                apply_claim_correction(
+                    session=session,
+                    claim_id=request.claim_id,
+                    corrections=request.corrections,
+                    key=request.key,
+                    message=f"Corrected by {who}" + (f": {request.note}" if request.note else ""),
+                )
+            except CorrectionError as exc:
+                raise ApplicationError(str(exc), type="CorrectionError",
+                                       non_retryable=True) from exc
+
+    @activity.defn
+    async def submit_claim(self, request: SubmitRequest) -> SubmissionRef:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, request.claim_id)
+            submission = build_submission(
+                session=session,
+                claim_id=request.claim_id,
+                attempt=request.attempt,
+                frequency_code=request.frequency_code,
+                original_reference=request.original_reference,
+                payer_name=payers.terms_for(claim.payer_id).name,
+            )
+            ref = SubmissionRef(
+                submission_id=submission.id,  # type: ignore[arg-type]
+                patient_control_number=submission.patient_control_number,
+                frequency_code=submission.frequency_code,
+            )
+            x12 = submission.x12
+        name = f"837-{ref.patient_control_number}.x12"
+        try:
+            receipt = await self.clearinghouse.submit(name=name, x12=x12)
+        except ClearinghouseError as exc:
+            raise ApplicationError(str(exc), type="ClearinghouseError") from exc
+        with session_scope(self.engine) as session:
+            mark_sent(session=session, submission_id=ref.submission_id,
+                      reference=receipt.reference)
+        if receipt.ack:
+            await self._ingest(receipt.ack, source="clearinghouse", filename=f"999-{name}")
+        return ref
+
+    async def _ingest(self, content: str, *, source: str, filename: str) -> None:
+        with session_scope(self.engine) as session:
+            result = ingest_file(session=session, raw=content, source=source, filename=filename)
+        if result.signals and self.client is not None:
+            await deliver_signals(self.client, result.signals)
+        if self.client is not None:
+            with session_scope(self.engine) as session:
+                mark_signalled(session=session, file_id=result.file_id)
+
+    @activity.defn
+    def record_remittance(self, request: RemittanceRequest) -> RemittanceOutcome:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, request.claim_id)
+            return post_remittance(
+                session=session,
+                claim_id=request.claim_id,
+                attempt=request.attempt,
+                remittance_id=request.remittance_id,
+                table=load_default_table(),
+                max_attempts=payers.terms_for(claim.payer_id).max_attempts,
+                modifier_rules=payers.modifier_rules(claim.payer_id),
+            )
+
+    @activity.defn
+    def apply_auto_fix(self, request: AutoFixRequest) -> AutoFixOutcome:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, request.claim_id)
+            return auto_fix(
+                session=session,
+                claim_id=request.claim_id,
+                attempt=request.attempt,
+                denial_ids=request.denial_ids,
+                table=load_default_table(),
+                max_attempts=payers.terms_for(claim.payer_id).max_attempts,
+                modifier_rules=payers.modifier_rules(claim.payer_id),
+            )
+
+    @activity.defn
+    def write_off_needs_approval(self, claim_id: int) -> bool:
+        with session_scope(self.engine) as session:
+            claim = _claim(session, claim_id)
+            balance = claim.total_charge - claim.paid_amount - claim.patient_responsibility
+            return balance > Decimal(self.settings.write_off_approval_above)
+
+
+def _claim(session: object, claim_id: int) -> Claim:
+    claim = session.get(Claim, claim_id)  # type: ignore[attr-defined]
+    if claim is None:
+        raise ApplicationError(f"claim {claim_id} not found", type="NotFound", non_retryable=True)
+    return claim

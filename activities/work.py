@@ -1,0 +1,112 @@
+"""Work items and the mail about them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from reclaim import scrubbing, work
+from reclaim.claims import CorrectionError, corrected_document
+from reclaim.config import Settings
+from reclaim.db import session_scope
+from reclaim.mail import mark_mail, send_mail
+from reclaim.models import Claim, MailMessage
+from workflows.types import (
+    CorrectionCheck,
+    Finding,
+    LetterRequest,
+    NoticeRequest,
+    ScrubOutcome,
+    WorkItemClose,
+    WorkItemRef,
+    WorkItemSpec,
+)
+
+log = logging.getLogger(__name__)
+
+
+class WorkActivities:
+    def __init__(self, *, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    @activity.defn
+    def create_work_item(self, spec: WorkItemSpec) -> WorkItemRef:
+        with session_scope(self.engine) as session:
+            item = work.open_work_item(session=session, spec=spec)
+            assert item.id is not None and item.workflow_id is not None
+            return WorkItemRef(
+                work_item_id=item.id,
+                workflow_id=item.workflow_id,
+                assignee=item.assignee,
+                due_at=item.due_at,
+            )
+
+    @activity.defn
+    def close_work_item(self, close: WorkItemClose) -> None:
+        with session_scope(self.engine) as session:
+            work.close_work_item(session=session, close=close)
+
+    @activity.defn
+    def check_correction(self, check: CorrectionCheck) -> ScrubOutcome:
+        with session_scope(self.engine) as session:
+            claim = session.get(Claim, check.claim_id)
+            if claim is None:
+                raise ApplicationError(f"claim {check.claim_id} not found", non_retryable=True)
+            try:
+                document = corrected_document(claim.document, check.corrections)
+            except CorrectionError as exc:
+                return ScrubOutcome(
+                    errors=[Finding(rule="schema", field=e["field"], message=e["message"])
+                            for e in exc.errors]
+                )
+            return scrubbing.scrub_document(session=session, document=document,
+                                            claim_id=check.claim_id)
+
+    @activity.defn
+    def write_appeal_letter(self, request: LetterRequest) -> None:
+        with session_scope(self.engine) as session:
+            work.attach_appeal_letter(session=session, request=request)
+
+    @activity.defn
+    async def notify(self, request: NoticeRequest) -> None:
+        """Queue the notice (once) and send whatever of it is still unsent. An SMTP failure
+        raises, so Temporal retries until the server takes the mail: never lost."""
+        public = self.settings.resolved_public_url
+
+        def queue() -> list[int]:
+            with session_scope(self.engine) as session:
+                return work.queue_notices(session=session, request=request, public_url=public)
+
+        ids = await asyncio.to_thread(queue)
+        for message_id in ids:
+            await self._send(message_id)
+
+    async def _send(self, message_id: int) -> None:
+        def load() -> MailMessage | None:
+            with session_scope(self.engine) as session:
+                return session.get(MailMessage, message_id)
+
+        message = await asyncio.to_thread(load)
+        if message is None or message.status == "sent":
+            return
+        try:
+            await send_mail(self.settings, message)
+        except (OSError, TimeoutError, Exception) as exc:  # aiosmtplib errors are many kinds
+            def failed() -> None:
+                with session_scope(self.engine) as session:
+                    mark_mail(session=session, message_id=message_id, error=str(exc))
+
+            await asyncio.to_thread(failed)
+            log.warning("mail not sent; will retry", extra={"mail_id": message_id})
+            raise ApplicationError(f"SMTP send failed: {exc}", type="SmtpError") from exc
+
+        def sent() -> None:
+            with session_scope(self.engine) as session:
+                mark_mail(session=session, message_id=message_id, error=None)
+
+        await asyncio.to_thread(sent)

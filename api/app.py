@@ -1,0 +1,67 @@
+"""The FastAPI app: JSON API under /api/v1, pages, health, the codec endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api import errors
+from api.routes import claims, edi, users, work_items
+from reclaim.auth import ensure_admin
+from reclaim.config import Settings, get_settings
+from reclaim.db import get_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = get_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.admin_token:
+            with Session(engine) as session:
+                ensure_admin(session=session, token=settings.admin_token)
+                session.commit()
+        yield
+
+    app = FastAPI(
+        title="Reclaim",
+        version="0.1.0",
+        description="Denial management: every claim a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.client = client
+    errors.install(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    for module in (claims, edi, work_items, users):
+        app.include_router(module.router)
+    _mount_codec(app, settings)
+    return app
+
+
+def _mount_codec(app: FastAPI, settings: Settings) -> None:
+    from api.deps import require
+    from api.routes.codec import codec_router
+    from reclaim.codec import KeyRing
+
+    app.include_router(
+        codec_router(
+            KeyRing.from_setting(settings.payload_key),
+            allowed_origin=settings.temporal_ui_origin,
+            auth_dependency=require("manager", "biller", "coder", "front_desk"),
+        )
+    )

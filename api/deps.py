@@ -1,0 +1,112 @@
+"""Request dependencies: the database session, the Temporal client, the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from reclaim.auth import read_session_cookie, user_for_token
+from reclaim.config import Settings
+from reclaim.models import User
+from reclaim.temporal import connect
+
+SESSION_COOKIE = "reclaim_session"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_engine_dep(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+async def get_client(request: Request) -> Client:
+    state = request.app.state
+    if state.client is None:
+        try:
+            state.client = await connect(state.settings)
+        except Exception as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=f"Temporal is not reachable: {exc}",
+            ) from exc
+    return state.client  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+def current_user_or_none(request: Request) -> User | None:
+    cached = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    engine = request.app.state.engine
+    settings: Settings = request.app.state.settings
+    user: User | None = None
+    with Session(engine, expire_on_commit=False) as session:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            user = user_for_token(session=session, token=header[7:].strip())
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            data = read_session_cookie(secret=settings.secret_key, value=cookie) if cookie else None
+            if data is not None:
+                candidate = session.get(User, data.get("uid"))
+                if candidate is not None and candidate.active:
+                    user = candidate
+                    request.state.csrf = data.get("csrf")
+    request.state.user = user
+    return user
+
+
+def current_user(request: Request) -> User:
+    user = current_user_or_none(request)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="sign in first: a session cookie or 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[User], User]:
+    """Allow these roles (admins always)."""
+
+    def check(user: UserDep) -> User:
+        if user.role != "admin" and user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"your role ({user.role}) cannot do this; needs one of: {', '.join(roles)}",
+            )
+        return user
+
+    return check
+
+
+ANY_ROLE = ("coder", "front_desk", "biller", "manager")
+Reader = Annotated[User, Depends(require(*ANY_ROLE))]
+Biller = Annotated[User, Depends(require("biller", "manager", "coder"))]
+Manager = Annotated[User, Depends(require("manager"))]
+Admin = Annotated[User, Depends(require())]

@@ -1,0 +1,101 @@
+"""Claims: create (starts the workflow), list, read, the 837 as sent, scrub without creating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from api.deps import Biller, ClientDep, Manager, Reader, SessionDep, SettingsDep
+from reclaim import audit, scrubbing
+from reclaim.claims import claim_detail, claim_summary, get_claim, list_claims
+from reclaim.models import Submission
+from reclaim.schemas import ClaimDocument
+from workflows.claim import ClaimWorkflow
+from workflows.start import create_and_start
+from workflows.types import AppealDecision, ScrubOutcome
+
+router = APIRouter(prefix="/api/v1", tags=["claims"])
+
+
+class ClaimCreated(BaseModel):
+    id: int
+    status: str
+    workflow_id: str
+
+
+@router.post("/claims", status_code=status.HTTP_201_CREATED, response_model=ClaimCreated)
+async def post_claim(
+    document: ClaimDocument, request: Request, client: ClientDep, settings: SettingsDep,
+    user: Biller,
+) -> ClaimCreated:
+    claim = await create_and_start(
+        engine=request.app.state.engine, client=client, settings=settings, document=document
+    )
+    assert claim.id is not None and claim.workflow_id is not None
+    await run_in_threadpool(audit.record_engine, request.app.state.engine, user=user.username,
+                            action="create", claim_id=claim.id)
+    return ClaimCreated(id=claim.id, status=claim.status, workflow_id=claim.workflow_id)
+
+
+@router.get("/claims")
+def get_claims(
+    session: SessionDep,
+    _user: Reader,
+    status_: str | None = Query(default=None, alias="status"),
+    payer: str | None = None,
+    assignee: str | None = None,
+    route: str | None = None,
+    q: str | None = Query(default=None, max_length=80),
+    min_age_days: int | None = Query(default=None, ge=0),
+    page: int = Query(default=1, ge=1, le=100_000),
+    page_size: int = Query(default=50, ge=1, le=500),
+) -> dict[str, Any]:
+    rows, total = list_claims(
+        session=session, status=status_, payer=payer, assignee=assignee, route=route, q=q,
+        min_age_days=min_age_days, page=page, page_size=page_size,
+    )
+    return {"items": [claim_summary(c) for c in rows], "total": total, "page": page,
+            "page_size": page_size}
+
+
+@router.get("/claims/{claim_id}")
+def get_claim_detail(claim_id: int, session: SessionDep, user: Reader) -> dict[str, Any]:
+    claim = get_claim(session=session, claim_id=claim_id)
+    if claim is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"claim {claim_id} not found")
+    audit.record(session=session, user=user.username, action="view", claim_id=claim_id)
+    return claim_detail(session=session, claim=claim)
+
+
+@router.get("/claims/{claim_id}/x12", response_class=PlainTextResponse)
+def get_claim_x12(claim_id: int, session: SessionDep, user: Reader) -> str:
+    submission = session.exec(
+        select(Submission)
+        .where(Submission.claim_id == claim_id)
+        .order_by(col(Submission.attempt).desc())
+    ).first()
+    if submission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"claim {claim_id} has no 837 yet")
+    audit.record(session=session, user=user.username, action="view_x12", claim_id=claim_id)
+    return submission.x12
+
+
+@router.post("/claims/{claim_id}/appeal-decision", status_code=status.HTTP_202_ACCEPTED)
+async def post_appeal_decision(
+    claim_id: int, decision: AppealDecision, client: ClientDep, user: Manager
+) -> dict[str, str]:
+    handle = client.get_workflow_handle(f"claim-{claim_id}")
+    decision = decision.model_copy(update={"user": user.username})
+    await handle.signal(ClaimWorkflow.appeal_decision, decision)
+    return {"status": "recorded"}
+
+
+@router.post("/scrub", response_model=ScrubOutcome)
+def post_scrub(document: ClaimDocument, session: SessionDep, _user: Reader) -> ScrubOutcome:
+    return scrubbing.scrub_document(session=session, document=document)

@@ -1,0 +1,120 @@
+"""EDI files in: 999, 277CA and 835 (detected from ST01), stored raw whatever happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+from api.deps import Biller, ClientDep, Reader, SessionDep
+from reclaim.ingest import IngestResult, ingest_file, list_unmatched, mark_signalled
+from reclaim.models import EdiFile
+from reclaim.temporal import deliver_signals
+
+router = APIRouter(prefix="/api/v1", tags=["edi"])
+
+MAX_EDI_BYTES = 50 * 1024 * 1024
+
+
+@router.post(
+    "/edi",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/edi-x12": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONResponse:
+    raw = await _read_limited(request)
+    if not raw.strip():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            detail="empty body: POST the X12 file as the request body")
+    engine = request.app.state.engine
+    filename = request.headers.get("x-filename")
+
+    def ingest() -> IngestResult:
+        with Session(engine, expire_on_commit=False) as session:
+            return ingest_file(session=session, raw=raw, source="api", filename=filename)
+
+    result = await run_in_threadpool(ingest)
+    if result.error is not None:
+        # Unreadable: 400 when it is not X12 at all, 422 when an X12 file is malformed.
+        code = 400 if result.type is None else 422
+        return JSONResponse(status_code=code, content={
+            "error": "the file cannot be read safely", **result.as_dict(),
+            "detail": result.error.get("detail")})
+    if result.signals:
+        await deliver_signals(client, result.signals)
+    await run_in_threadpool(_mark, engine, result.file_id)
+    return JSONResponse(status_code=202, content=result.as_dict())
+
+
+def _mark(engine: Any, file_id: int) -> None:
+    with Session(engine) as session:
+        mark_signalled(session=session, file_id=file_id)
+
+
+async def _read_limited(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_EDI_BYTES:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                            detail=f"files over {MAX_EDI_BYTES // (1024 * 1024)} MiB are refused")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_EDI_BYTES:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                                detail="file too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/edi")
+def list_edi(session: SessionDep, _user: Reader, limit: int = 50) -> dict[str, Any]:
+    files = session.exec(select(EdiFile).order_by(col(EdiFile.id).desc()).limit(min(limit, 500)))
+    unmatched = list_unmatched(session=session)
+    return {
+        "files": [
+            {"file_id": f.id, "type": f.type, "status": f.status, "source": f.source,
+             "filename": f.filename, "size": f.size, "matched": f.matched,
+             "unmatched": f.unmatched, "received_at": f.received_at}
+            for f in files
+        ],
+        "unmatched_remittances": [
+            {"id": r.id, "file_id": r.edi_file_id, "patient_control_number":
+             r.patient_control_number, "charge": str(r.charge), "paid": str(r.paid),
+             "status_code": r.status_code, "received_at": r.received_at}
+            for r in unmatched
+        ],
+    }
+
+
+@router.get("/edi/{file_id}")
+def get_edi(file_id: int, session: SessionDep, _user: Reader,
+            raw: bool = False) -> dict[str, Any]:
+    edi = session.get(EdiFile, file_id)
+    if edi is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"EDI file {file_id} not found")
+    body: dict[str, Any] = {
+        "file_id": edi.id,
+        "type": edi.type,
+        "status": edi.status,
+        "source": edi.source,
+        "filename": edi.filename,
+        "received_at": edi.received_at,
+        "matched": edi.matched,
+        "unmatched": edi.unmatched,
+        "warnings": edi.warnings or [],
+        "error": edi.error,
+    }
+    body.update(edi.parsed or {})
+    if raw:
+        body["raw"] = edi.raw
+    return body

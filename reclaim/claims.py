@@ -1,0 +1,364 @@
+"""Claim records: create, correct, list and read (plain functions over a Session)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from reclaim.models import (
+    Claim,
+    ClaimEvent,
+    Denial,
+    PayerResponse,
+    Remittance,
+    Submission,
+    WorkItem,
+    utcnow,
+)
+from reclaim.schemas import ClaimDocument
+
+PCN_PREFIX = "RC"
+PAGE_SIZE = 50
+
+
+class CorrectionError(ValueError):
+    """A correction that does not produce a valid claim document."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+def patient_control_number(claim_id: int, attempt: int) -> str:
+    """CLM01: claim and attempt, so each 277CA/835 names the submission it answers."""
+    return f"{PCN_PREFIX}{claim_id}-{attempt}"
+
+
+def parse_patient_control_number(pcn: str) -> tuple[int, int] | None:
+    value = pcn.strip().upper()
+    if not value.startswith(PCN_PREFIX):
+        return None
+    body = value[len(PCN_PREFIX) :]
+    claim, _, attempt = body.partition("-")
+    if not claim.isdigit():
+        return None
+    return int(claim), int(attempt) if attempt.isdigit() else 0
+
+
+def create_claim(*, session: Session, document: ClaimDocument) -> Claim:
+    claim = Claim(
+        claim_type=document.claim_type,
+        payer_id=document.payer_id,
+        patient_last_name=document.patient.last_name,
+        patient_first_name=document.patient.first_name,
+        member_id=document.patient.member_id,
+        billing_npi=document.billing_provider.npi,
+        service_date=document.service_date,
+        total_charge=document.total_charge,
+        document=document.model_dump(mode="json"),
+    )
+    session.add(claim)
+    session.flush()
+    assert claim.id is not None
+    claim.workflow_id = f"claim-{claim.id}"
+    session.add(
+        ClaimEvent(claim_id=claim.id, key="created", kind="created", status="coding",
+                   message="Claim created")
+    )
+    return claim
+
+
+def get_claim(*, session: Session, claim_id: int) -> Claim | None:
+    return session.get(Claim, claim_id)
+
+
+def document_of(claim: Claim) -> ClaimDocument:
+    return ClaimDocument.model_validate(claim.document)
+
+
+def corrected_document(document: dict[str, Any], corrections: dict[str, Any]) -> ClaimDocument:
+    """Replace top-level fields of the claim document (DESIGN.md `corrections`); nested objects
+    given as dicts are merged so a coder can send `{"patient": {"member_id": ...}}`."""
+    merged = copy.deepcopy(document)
+    for key, value in corrections.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    try:
+        return ClaimDocument.model_validate(merged)
+    except ValidationError as exc:
+        raise CorrectionError(
+            [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+        ) from exc
+
+
+def apply_correction(
+    *, session: Session, claim_id: int, corrections: dict[str, Any], key: str, message: str
+) -> Claim:
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise LookupError(f"claim {claim_id} not found")
+    event_key = f"correction-{key}"
+    done = session.exec(
+        select(ClaimEvent).where(ClaimEvent.claim_id == claim_id, ClaimEvent.key == event_key)
+    ).first()
+    if done is not None:  # a retried activity: the correction is already on the claim
+        return claim
+    document = corrected_document(claim.document, corrections)
+    claim.document = document.model_dump(mode="json")
+    claim.payer_id = document.payer_id
+    claim.member_id = document.patient.member_id
+    claim.patient_last_name = document.patient.last_name
+    claim.patient_first_name = document.patient.first_name
+    claim.billing_npi = document.billing_provider.npi
+    claim.service_date = document.service_date
+    claim.total_charge = document.total_charge
+    claim.updated_at = utcnow()
+    session.add(claim)
+    session.add(
+        ClaimEvent(
+            claim_id=claim_id,
+            key=event_key,
+            kind="correction",
+            message=message,
+            data={"fields": sorted(corrections)},
+        )
+    )
+    return claim
+
+
+def record_event(
+    *,
+    session: Session,
+    claim_id: int,
+    key: str,
+    kind: str,
+    message: str,
+    status: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """Append to the timeline and move the projected status; False when already recorded."""
+    exists = session.exec(
+        select(ClaimEvent.id).where(ClaimEvent.claim_id == claim_id, ClaimEvent.key == key)
+    ).first()
+    if exists is not None:
+        return False
+    session.add(
+        ClaimEvent(claim_id=claim_id, key=key, kind=kind, status=status, message=message,
+                   data=data or {})
+    )
+    claim = session.get(Claim, claim_id)
+    if claim is not None and status is not None:
+        claim.status = status
+        claim.updated_at = utcnow()
+        if kind == "closed":
+            claim.closed_at = utcnow()
+        if status == "denied" and data and data.get("route"):
+            claim.denial_route = data["route"]
+        session.add(claim)
+    return True
+
+
+def list_claims(
+    *,
+    session: Session,
+    status: str | None = None,
+    payer: str | None = None,
+    assignee: str | None = None,
+    route: str | None = None,
+    q: str | None = None,
+    min_age_days: int | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[Claim], int]:
+    query = select(Claim)
+    count = select(func.count()).select_from(Claim)
+    filters = []
+    if status:
+        filters.append(col(Claim.status).in_(status.split(",")))
+    if payer:
+        filters.append(Claim.payer_id == payer)
+    if assignee:
+        filters.append(Claim.assigned_to == assignee)
+    if route:
+        filters.append(Claim.denial_route == route)
+    if min_age_days is not None:
+        filters.append(col(Claim.created_at) <= utcnow() - timedelta(days=min_age_days))
+    if q:
+        term = q.strip()
+        if term.isdigit():
+            filters.append(Claim.id == int(term))
+        else:
+            like = f"{term}%"
+            filters.append(
+                or_(
+                    col(Claim.patient_last_name).ilike(like),
+                    col(Claim.member_id).ilike(like),
+                    col(Claim.payer_claim_control_number).ilike(like),
+                )
+            )
+    for f in filters:
+        query = query.where(f)
+        count = count.where(f)
+    page = max(page, 1)
+    rows = session.exec(
+        query.order_by(col(Claim.updated_at).desc(), col(Claim.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    total = session.exec(count).one()
+    return list(rows), int(total)
+
+
+def claim_detail(*, session: Session, claim: Claim) -> dict[str, Any]:
+    assert claim.id is not None
+    cid = claim.id
+    submissions = session.exec(
+        select(Submission).where(Submission.claim_id == cid).order_by(col(Submission.attempt))
+    ).all()
+    responses = session.exec(
+        select(PayerResponse).where(PayerResponse.claim_id == cid).order_by(col(PayerResponse.id))
+    ).all()
+    remittances = session.exec(
+        select(Remittance).where(Remittance.claim_id == cid).order_by(col(Remittance.id))
+    ).all()
+    denials = session.exec(
+        select(Denial).where(Denial.claim_id == cid).order_by(col(Denial.id))
+    ).all()
+    items = session.exec(
+        select(WorkItem).where(WorkItem.claim_id == cid).order_by(col(WorkItem.id))
+    ).all()
+    events = session.exec(
+        select(ClaimEvent).where(ClaimEvent.claim_id == cid).order_by(col(ClaimEvent.id))
+    ).all()
+    return {
+        **claim_summary(claim),
+        "document": claim.document,
+        "findings": claim.findings or [],
+        "submissions": [
+            {
+                "id": s.id,
+                "attempt": s.attempt,
+                "patient_control_number": s.patient_control_number,
+                "frequency_code": s.frequency_code,
+                "original_reference": s.original_reference,
+                "transaction_type": s.transaction_type,
+                "status": s.status,
+                "created_at": s.created_at,
+                "sent_at": s.sent_at,
+                "x12": s.x12,
+            }
+            for s in submissions
+        ],
+        "acknowledgments": [
+            {
+                "kind": r.kind,
+                "file_id": r.edi_file_id,
+                "attempt": r.attempt,
+                "accepted": r.accepted,
+                "code": r.code,
+                "message": r.message,
+                "received_at": r.received_at,
+            }
+            for r in responses
+        ],
+        "remittances": [
+            {
+                "id": r.id,
+                "file_id": r.edi_file_id,
+                "attempt": r.attempt,
+                "patient_control_number": r.patient_control_number,
+                "status_code": r.status_code,
+                "charge": str(r.charge),
+                "paid": str(r.paid),
+                "patient_responsibility": str(r.patient_responsibility),
+                "payer_claim_control_number": r.payer_claim_control_number,
+                "outcome": r.outcome,
+                "adjustments": r.data.get("adjustments", []),
+                "lines": r.data.get("lines", []),
+                "received_at": r.received_at,
+            }
+            for r in remittances
+        ],
+        "denials": [denial_view(d) for d in denials],
+        "work_items": [work_item_view(w) for w in items],
+        "timeline": [
+            {"at": e.at, "kind": e.kind, "status": e.status, "message": e.message}
+            for e in events
+        ],
+    }
+
+
+def claim_summary(claim: Claim) -> dict[str, Any]:
+    return {
+        "id": claim.id,
+        "status": claim.status,
+        "workflow_id": claim.workflow_id,
+        "claim_type": claim.claim_type,
+        "payer_id": claim.payer_id,
+        "patient": f"{claim.patient_first_name} {claim.patient_last_name}",
+        "service_date": claim.service_date,
+        "total_charge": str(claim.total_charge),
+        "paid": str(claim.paid_amount),
+        "patient_responsibility": str(claim.patient_responsibility),
+        "attempts": claim.attempts,
+        "denial_route": claim.denial_route,
+        "assigned_to": claim.assigned_to,
+        "created_at": claim.created_at,
+        "updated_at": claim.updated_at,
+    }
+
+
+def denial_view(d: Denial) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "attempt": d.attempt,
+        "level": d.level,
+        "line_index": d.line_index,
+        "procedure": d.procedure,
+        "group": d.group,
+        "carc": d.carc,
+        "rarcs": d.rarcs,
+        "amount": str(d.amount),
+        "route": d.route,
+        "route_reason": d.route_reason,
+    }
+
+
+def work_item_view(w: WorkItem) -> dict[str, Any]:
+    overdue = w.status == "open" and w.due_at is not None and w.due_at < utcnow()
+    return {
+        "id": w.id,
+        "claim_id": w.claim_id,
+        "queue": w.queue,
+        "kind": w.kind,
+        "status": w.status,
+        "title": w.title,
+        "detail": w.detail,
+        "assignee": w.assignee,
+        "due_at": w.due_at,
+        "overdue": overdue,
+        "created_at": w.created_at,
+        "completed_at": w.completed_at,
+        "completed_by": w.completed_by,
+        "resolution": w.resolution,
+        "data": w.data,
+    }
+
+
+def money(value: Decimal | str | int) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -1,0 +1,405 @@
+"""`reclaim …` — start the stack or one part of it, load claims, import remittances, add users."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import track
+
+from reclaim.config import SEARCH_ATTRIBUTES, Settings, get_settings
+
+app = typer.Typer(help="Reclaim: denial management on Temporal.", no_args_is_help=True)
+claims_app = typer.Typer(help="Claims.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+codes_app = typer.Typer(help="Code sets: NCCI edits and MUE limits from CMS files.",
+                        no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+app.add_typer(users_app, name="users")
+app.add_typer(codes_app, name="codes")
+console = Console()
+PARTS = ("temporal", "smtp", "payer", "worker", "api")
+
+
+def _settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _configure_logging() -> None:
+    from reclaim.logs import configure
+
+    configure()
+
+
+# ---------------------------------------------------------------- the parts
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (also done by every start)."""
+    from reclaim.db import migrate as run
+
+    settings = _settings()
+    run(settings.resolved_database_url)
+    console.print("schema is current")
+
+
+@app.command()
+def api(port: int | None = None, host: str | None = None) -> None:
+    """The API and web pages."""
+    import uvicorn
+
+    from api.app import create_app
+    from reclaim.db import migrate as run_migrations
+
+    _configure_logging()
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    uvicorn.run(create_app(settings), host=host or settings.api_host,
+                port=port or settings.api_port, log_level="warning", access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """The Temporal worker on task queue `claims`."""
+    from reclaim.db import migrate as run_migrations
+    from worker import run_worker
+
+    _configure_logging()
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    asyncio.run(run_worker(settings))
+
+
+@app.command()
+def payer(port: int | None = None, host: str | None = None) -> None:
+    """The sandbox payer (clearinghouse + payer) alone."""
+    from reclaim.payer.app import serve
+    from reclaim.payer.config import PayerConfig
+
+    _configure_logging()
+    settings = _settings()
+    serve(PayerConfig.from_env(), host=host or settings.payer_host,
+          port=port or settings.payer_port or _port_of(settings.payer_url))
+
+
+@app.command("smtp-sink")
+def smtp_sink(port: int | None = None, host: str = "127.0.0.1") -> None:
+    """The local SMTP sink; what it receives shows at /mail."""
+    from reclaim.db import get_engine, migrate as run_migrations
+    from reclaim.smtp_sink import serve
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    asyncio.run(serve(get_engine(settings.resolved_database_url), host=host,
+                      port=port or settings.smtp_port))
+
+
+@app.command()
+def up(
+    skip: Annotated[list[str] | None, typer.Option(help=f"leave out one of {PARTS}")] = None,
+) -> None:
+    """Everything on one machine: Temporal, SMTP sink, sandbox payer, worker, API, demo data."""
+    skipped = set(skip or [])
+    unknown = skipped - set(PARTS)
+    if unknown:
+        raise typer.BadParameter(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
+    from reclaim.db import migrate as run_migrations
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_migrations(settings.resolved_database_url)
+    env = dict(os.environ)
+    env["RECLAIM_DATA_DIR"] = str(settings.data_dir.resolve())
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    logs = settings.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+
+    def start(name: str, args: list[str]) -> None:
+        out = (logs / f"{name}.log").open("ab")
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        children.append((name, proc))
+
+    me = [sys.executable, "-m", "reclaim.cli"]
+    try:
+        if "temporal" not in skipped and not settings.temporal_address:
+            start("temporal", _temporal_command(settings))
+            _wait_port("127.0.0.1", settings.temporal_port, "Temporal", children)
+        if "smtp" not in skipped and not settings.smtp_host:
+            start("smtp", [*me, "smtp-sink"])
+            env["RECLAIM_SMTP_HOST"] = "127.0.0.1"
+            _wait_port("127.0.0.1", settings.smtp_port, "SMTP sink", children)
+        if "payer" not in skipped:
+            start("payer", [*me, "payer"])
+            _wait_port("127.0.0.1", _port_of(settings.payer_url), "sandbox payer", children)
+        if "worker" not in skipped:
+            start("worker", [*me, "worker"])
+        if "api" not in skipped:
+            start("api", [*me, "api"])
+            _wait_port(settings.api_host, settings.api_port, "API", children)
+        logins = _load_demo(settings) if settings.demo else []
+        _banner(settings, skipped, logins)
+        _supervise(children)
+    finally:
+        _stop_all(children)
+
+
+def _temporal_command(settings: Settings) -> list[str]:
+    binary = Path(sys.executable).with_name("temporal")
+    args = [
+        str(binary), "server", "start-dev",
+        "--db-filename", str((settings.data_dir / "temporal.db").resolve()),
+        "--ip", "127.0.0.1", "--port", str(settings.temporal_port),
+        "--ui-port", str(settings.temporal_ui_port),
+        "--namespace", settings.temporal_namespace, "--log-level", "warn",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return args
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[-1].split("/")[0])
+
+
+def _wait_port(host: str, port: int, what: str,
+               children: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, proc in children:
+            if proc.poll() is not None:
+                raise SystemExit(f"{name} exited with {proc.returncode}; see var/logs/{name}.log")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start listening on {host}:{port} within {timeout:.0f}s")
+
+
+def _load_demo(settings: Settings) -> list[tuple[str, str]]:
+    from reclaim.db import get_engine, session_scope
+    from reclaim.demo import demo_documents, needs_demo, seed_people
+
+    engine = get_engine(settings.resolved_database_url)
+    with session_scope(engine) as session:
+        logins = seed_people(session)
+        empty = needs_demo(session)
+    if empty:
+        asyncio.run(_start_claims(settings, demo_documents(date.today())))
+    return logins
+
+
+async def _start_claims(settings: Settings, documents: list) -> None:  # type: ignore[type-arg]
+    from reclaim.db import get_engine
+    from reclaim.temporal import connect
+    from workflows.start import create_and_start
+
+    client = await connect(settings)
+    engine = get_engine(settings.resolved_database_url)
+    for document in documents:
+        await create_and_start(engine=engine, client=client, settings=settings,
+                               document=document)
+
+
+def _banner(settings: Settings, skipped: set[str], logins: list[tuple[str, str]]) -> None:
+    url = settings.resolved_public_url
+    console.rule("[bold]Reclaim is running")
+    console.print(f"  Web and API   {url}   (OpenAPI: {url}/docs)")
+    if "temporal" not in skipped and not settings.temporal_address:
+        console.print(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
+    if "payer" not in skipped:
+        console.print(f"  Sandbox payer {settings.payer_url}/submissions")
+    if "smtp" not in skipped and not settings.smtp_host:
+        console.print(f"  Mail sink     smtp://127.0.0.1:{settings.smtp_port}  (read at {url}/mail)")
+    if logins:
+        console.print("  Demo logins (password 'reclaim-demo'): "
+                      + ", ".join(f"{u} ({r})" for u, r in logins))
+    if settings.admin_token:
+        console.print("  Admin API token: the value of RECLAIM_ADMIN_TOKEN")
+    console.print(f"  Logs          {settings.data_dir / 'logs'}/   — Ctrl-C stops everything")
+
+
+def _supervise(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    stopping = False
+
+    def handle(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    while not stopping:
+        for name, proc in children:
+            if proc.poll() is not None:
+                console.print(f"[red]{name} exited ({proc.returncode}); stopping. "
+                              f"See var/logs/{name}.log")
+                return
+        time.sleep(0.5)
+    console.print("stopping…")
+
+
+def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _name, proc in reversed(children):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ---------------------------------------------------------------- data in
+
+
+@claims_app.command("load")
+def claims_load(file: Path) -> None:
+    """Load a JSON list of claim documents and start a workflow for each."""
+    from reclaim.schemas import ClaimDocument
+
+    try:
+        raw = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{file}: {exc}") from exc
+    if not isinstance(raw, list):
+        raise typer.BadParameter(f"{file}: expected a JSON list of claim documents")
+    documents, refused = [], []
+    for i, item in enumerate(raw):
+        try:
+            documents.append(ClaimDocument.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            refused.append(f"[{i}] {where}: {first['msg']}")
+    settings = _settings()
+    from reclaim.db import migrate as run_migrations
+
+    run_migrations(settings.resolved_database_url)
+    asyncio.run(_start_claims(settings, documents))
+    console.print(f"accepted {len(documents)}, refused {len(refused)}")
+    for line in refused:
+        console.print(f"  refused {line}")
+    if refused:
+        raise typer.Exit(1)
+
+
+@app.command("import-era")
+def import_era(files: list[Path]) -> None:
+    """Import 835 (or 999/277CA) files: store, match to claims, signal their workflows."""
+    settings = _settings()
+    from reclaim.db import migrate as run_migrations
+
+    run_migrations(settings.resolved_database_url)
+    summary = asyncio.run(_import(settings, files))
+    console.print(
+        f"files: {summary['files']}  accepted: {summary['accepted']}  "
+        f"refused: {len(summary['refused'])}  duplicates: {summary['duplicates']}  "
+        f"claims matched: {summary['matched']}  unmatched: {summary['unmatched']}"
+    )
+    for line in summary["refused"]:
+        console.print(f"  refused {line}")
+    if summary["refused"]:
+        raise typer.Exit(1)
+
+
+async def _import(settings: Settings, files: list[Path]) -> dict:  # type: ignore[type-arg]
+    from reclaim.db import get_engine, session_scope
+    from reclaim.ingest import ingest_file, mark_signalled
+    from reclaim.temporal import connect, deliver_signals
+
+    engine = get_engine(settings.resolved_database_url)
+    client = None
+    summary = {"files": len(files), "accepted": 0, "refused": [], "duplicates": 0,
+               "matched": 0, "unmatched": 0}
+    for path in track(files, description="importing", console=console):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            summary["refused"].append(f"{path}: {exc}")
+            continue
+        with session_scope(engine) as session:
+            result = ingest_file(session=session, raw=data, source="cli", filename=path.name)
+        if result.error is not None:
+            summary["refused"].append(f"{path}: {result.error.get('detail')}")
+            continue
+        summary["accepted"] += 1
+        summary["duplicates"] += int(result.duplicate)
+        summary["matched"] += result.matched
+        summary["unmatched"] += result.unmatched
+        if result.signals:
+            client = client or await connect(settings)
+            await deliver_signals(client, result.signals)
+        if client is not None or not result.signals:
+            with session_scope(engine) as session:
+                mark_signalled(session=session, file_id=result.file_id)
+    return summary
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="coder, front_desk, biller, manager or admin")],
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(prompt=True, hide_input=True,
+                                                 confirmation_prompt=True)] = None,
+) -> None:
+    """Add a user; prints its API token once."""
+    from reclaim.auth import UserError, create_user
+    from reclaim.db import get_engine, migrate as run_migrations, session_scope
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    try:
+        with session_scope(get_engine(settings.resolved_database_url)) as session:
+            user, token = create_user(session=session, username=username, role=role,
+                                      password=password, email=email)
+    except UserError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"user {user.username} ({user.role}) created; API token: {token}")
+
+
+@codes_app.command("import-ncci")
+def import_ncci_cmd(file: Path) -> None:
+    """Load CMS NCCI procedure-to-procedure edits."""
+    _import_codes(file, "ncci")
+
+
+@codes_app.command("import-mue")
+def import_mue_cmd(file: Path) -> None:
+    """Load CMS medically unlikely edits (MUE limits)."""
+    _import_codes(file, "mue")
+
+
+def _import_codes(file: Path, kind: str) -> None:
+    from reclaim.codes.ncci import import_mue, import_ncci
+    from reclaim.db import get_engine, migrate as run_migrations, session_scope
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    loader = import_ncci if kind == "ncci" else import_mue
+    try:
+        with session_scope(get_engine(settings.resolved_database_url)) as session:
+            count = loader(session=session, path=file)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{file}: {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"{count} rows loaded from {file}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,82 @@
+"""One settings object for every process (`RECLAIM_` prefix, DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SEARCH_ATTRIBUTES = {
+    "ClaimStatus": "Keyword",
+    "PayerId": "Keyword",
+    "DenialRoute": "Keyword",
+    "AssignedTo": "Keyword",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECLAIM_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+
+    temporal_address: str | None = None  # unset: `reclaim up` starts the embedded dev server
+    temporal_port: int = 7233  # of the embedded dev server
+    temporal_ui_port: int = 8233
+    temporal_namespace: str = "default"
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: str | None = None
+    task_queue: str = "claims"
+    # The time-skipping test server knows no custom search attributes; production always has them.
+    search_attributes: bool = True
+    temporal_ui_origin: str = "http://127.0.0.1:8233"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str | None = None  # links in emails; default http://<api_host>:<api_port>
+
+    payer_url: str = "http://127.0.0.1:8001"
+    payer_host: str = "127.0.0.1"  # where `reclaim payer` listens (0.0.0.0 in containers)
+    payer_port: int | None = None  # default: the port of payer_url
+    clearinghouse: str = "sandbox"  # "sandbox" | "mailbox:PATH"
+    clearinghouse_poll_seconds: float = Field(default=1.0, gt=0)
+
+    smtp_host: str | None = None  # unset: `reclaim up` starts the local sink on :1025
+    smtp_port: int = 1025
+    mail_from: str = "reclaim@localhost"
+
+    secret_key: str = "dev-secret-change-me"
+    payload_key: str = "dev-payload-key-change-me"
+    admin_token: str | None = None
+    demo: bool = True
+
+    # Durations people wait on: ISO-8601 ("P2D", "PT1M") or seconds.
+    work_item_remind_after: timedelta = timedelta(days=2)
+    work_item_escalate_after: timedelta = timedelta(days=5)
+    payer_follow_up_after: timedelta = timedelta(days=30)
+    payer_ack_after: timedelta = timedelta(days=2)
+    deadline_warning_lead: timedelta = timedelta(days=14)
+    write_off_approval_above: str = "100.00"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'reclaim.db').resolve()}"
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,374 @@
+"""EDI ingestion: store the raw file, read it, match it to claims, say which workflows to signal.
+
+The same function serves `POST /api/v1/edi`, `reclaim import-era` and the clearinghouse poller.
+Posting a file twice changes nothing (its sha256 is the key); a file that cannot be read is kept
+with the reason; a remittance that matches no claim is kept and listed, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from reclaim.claims import parse_patient_control_number
+from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
+from reclaim.x12.common import X12Error
+from reclaim.x12.models import Ack999, ClaimPayment, Remittance835, Status277CA
+from reclaim.x12.read_277ca import read_277ca
+from reclaim.x12.read_835 import read_835
+from reclaim.x12.read_999 import read_999
+from reclaim.x12.reader import detect
+from workflows.types import EdiEvent
+
+WAITING_STATUSES = ("submitted", "resubmitted", "accepted", "appealing", "denied")
+
+
+@dataclass
+class ClaimSignal:
+    claim_id: int
+    event: EdiEvent
+
+
+@dataclass
+class IngestResult:
+    file_id: int
+    type: str | None
+    duplicate: bool
+    matched: int = 0
+    unmatched: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    signals: list[ClaimSignal] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "type": self.type,
+            "duplicate": self.duplicate,
+            "matched": self.matched,
+            "unmatched": self.unmatched,
+            "warnings": self.warnings,
+            "error": self.error,
+        }
+
+
+def decode(raw: bytes | str) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def ingest_file(
+    *, session: Session, raw: bytes | str, source: str = "api", filename: str | None = None
+) -> IngestResult:
+    """Store and read one file. Commits the raw file before reading it, so a file that fails to
+    read is still kept (with its error) and a crash mid-way loses nothing."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).first()
+    if existing is not None and existing.status != "received":
+        return _result(session, existing, duplicate=True)
+    if existing is None:
+        existing = EdiFile(
+            sha256=digest, raw=decode(data), size=len(data), source=source, filename=filename
+        )
+        session.add(existing)
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same file arrived twice at the same moment: the other one owns it.
+            session.rollback()
+            other = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).one()
+            return _result(session, other, duplicate=True)
+    edi = existing
+    try:
+        _read_into(session, edi)
+    except X12Error as exc:
+        session.rollback()
+        edi = session.get(EdiFile, edi.id)
+        assert edi is not None
+        edi.status = "failed"
+        edi.error = exc.as_dict() | {"detail": str(exc)}
+        session.add(edi)
+        session.commit()
+        return _result(session, edi, duplicate=False)
+    edi.status = "processed"
+    session.add(edi)
+    session.commit()
+    return _result(session, edi, duplicate=False)
+
+
+def mark_signalled(*, session: Session, file_id: int) -> None:
+    edi = session.get(EdiFile, file_id)
+    if edi is not None and not edi.signalled:
+        edi.signalled = True
+        session.add(edi)
+        session.commit()
+
+
+def _result(session: Session, edi: EdiFile, *, duplicate: bool) -> IngestResult:
+    assert edi.id is not None
+    result = IngestResult(
+        file_id=edi.id,
+        type=edi.type,
+        duplicate=duplicate,
+        matched=edi.matched,
+        unmatched=edi.unmatched,
+        warnings=edi.warnings or [],
+        error=edi.error,
+    )
+    # A duplicate whose signals were never confirmed is signalled again (workflows dedupe).
+    if edi.status == "processed" and not edi.signalled:
+        result.signals = signals_for_file(session=session, file_id=edi.id)
+    return result
+
+
+def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
+    signals: list[ClaimSignal] = []
+    responses = session.exec(
+        select(PayerResponse)
+        .where(PayerResponse.edi_file_id == file_id, col(PayerResponse.claim_id).is_not(None))
+        .order_by(col(PayerResponse.position))
+    ).all()
+    for r in responses:
+        assert r.claim_id is not None
+        signals.append(
+            ClaimSignal(
+                r.claim_id,
+                EdiEvent(
+                    file_id=file_id,
+                    position=r.position,
+                    kind=r.kind,  # type: ignore[arg-type]
+                    attempt=r.attempt or 0,
+                    accepted=r.accepted,
+                    code=r.code,
+                    message=r.message,
+                    payer_claim_control_number=r.payer_claim_control_number,
+                ),
+            )
+        )
+    remits = session.exec(
+        select(Remittance)
+        .where(Remittance.edi_file_id == file_id, col(Remittance.claim_id).is_not(None))
+        .order_by(col(Remittance.position))
+    ).all()
+    for m in remits:
+        assert m.claim_id is not None
+        signals.append(
+            ClaimSignal(
+                m.claim_id,
+                EdiEvent(
+                    file_id=file_id,
+                    position=m.position,
+                    kind="835",
+                    attempt=m.attempt or 0,
+                    remittance_id=m.id,
+                    payer_claim_control_number=m.payer_claim_control_number,
+                ),
+            )
+        )
+    return signals
+
+
+def _read_into(session: Session, edi: EdiFile) -> None:
+    detected = detect(edi.raw)
+    edi.type = detected.type
+    if detected.type == "999":
+        acks = read_999(edi.raw)
+        edi.warnings = _warnings(acks)
+        edi.parsed = {"acknowledgments": [a.model_dump(mode="json") for a in acks]}
+        _store_999(session, edi, acks)
+    elif detected.type == "277CA":
+        statuses = read_277ca(edi.raw)
+        edi.warnings = _warnings(statuses)
+        edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
+        _store_277ca(session, edi, statuses)
+    elif detected.type == "835":
+        remits = read_835(edi.raw)
+        edi.warnings = _warnings(remits)
+        _store_835(session, edi, remits)
+    else:
+        raise X12Error(
+            f"a {detected.type} is not something a payer sends; POST 999, 277CA or 835 files",
+            segment_index=None,
+            segment_id="ST",
+        )
+
+
+def _warnings(models: list[Ack999] | list[Status277CA] | list[Remittance835]) -> list[dict[str, Any]]:
+    return [w.model_dump() for m in models for w in m.warnings]
+
+
+def _store_999(session: Session, edi: EdiFile, acks: list[Ack999]) -> None:
+    assert edi.id is not None
+    position = 0
+    for ack in acks:
+        submission = session.get(Submission, ack.group_control_number)
+        errors = [e for t in ack.transactions for e in t.errors]
+        accepted = ack.group_status in ("A", "E")
+        position += 1
+        session.add(
+            PayerResponse(
+                edi_file_id=edi.id,
+                position=position,
+                kind="999",
+                claim_id=submission.claim_id if submission else None,
+                submission_id=submission.id if submission else None,
+                attempt=submission.attempt if submission else None,
+                accepted=accepted,
+                code=ack.group_status,
+                message=(errors[0].message or errors[0].code)[:255] if errors else None,
+            )
+        )
+        if submission is None:
+            edi.unmatched += 1
+        else:
+            edi.matched += 1
+            submission.status = "acknowledged" if accepted else "rejected"
+            session.add(submission)
+
+
+def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) -> None:
+    assert edi.id is not None
+    position = 0
+    for status in statuses:
+        for item in status.claims:
+            position += 1
+            claim_id, attempt = _match_pcn(session, item.patient_control_number)
+            session.add(
+                PayerResponse(
+                    edi_file_id=edi.id,
+                    position=position,
+                    kind="277CA",
+                    claim_id=claim_id,
+                    attempt=attempt,
+                    accepted=item.action == "accepted",
+                    code=f"{item.status_category}:{item.status_code}",
+                    message=(item.message or "")[:255] or None,
+                    payer_claim_control_number=item.payer_claim_control_number,
+                )
+            )
+            if claim_id is None:
+                edi.unmatched += 1
+            else:
+                edi.matched += 1
+
+
+def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> None:
+    assert edi.id is not None
+    position = 0
+    views = []
+    for remit in remits:
+        claim_views = []
+        for payment in remit.claims:
+            position += 1
+            claim_id, attempt = _match_pcn(session, payment.patient_control_number)
+            if claim_id is None:
+                claim_id, attempt = _match_by_lines(session, payment)
+            session.add(
+                Remittance(
+                    edi_file_id=edi.id,
+                    position=position,
+                    claim_id=claim_id,
+                    attempt=attempt,
+                    patient_control_number=payment.patient_control_number[:38],
+                    status_code=payment.status_code,
+                    charge=payment.charge,
+                    paid=payment.paid,
+                    patient_responsibility=payment.patient_responsibility,
+                    payer_claim_control_number=payment.payer_claim_control_number,
+                    payment_date=remit.payment.date,
+                    trace_number=remit.payment.trace_number,
+                    data=payment.model_dump(mode="json"),
+                )
+            )
+            if claim_id is None:
+                edi.unmatched += 1
+            else:
+                edi.matched += 1
+            claim_views.append(_claim_view(payment, claim_id))
+        views.append(
+            {
+                "payer": {"name": remit.payer_name, "id": remit.payer_id},
+                "payee": {"name": remit.payee_name, "npi": remit.payee_npi},
+                "payment": remit.payment.model_dump(mode="json"),
+                "provider_adjustments": [
+                    p.model_dump(mode="json") for p in remit.provider_adjustments
+                ],
+                "claims": claim_views,
+            }
+        )
+    # DESIGN.md: GET /api/v1/edi/{id} of an 835 shows payer, payment, PLB and claims at the top.
+    if not views:
+        edi.parsed = {"claims": []}
+    elif len(views) == 1:
+        edi.parsed = views[0]
+    else:
+        edi.parsed = {**views[0], "remittances": views}
+
+
+def _claim_view(payment: ClaimPayment, claim_id: int | None) -> dict[str, Any]:
+    view = payment.model_dump(
+        mode="json",
+        include={
+            "patient_control_number", "status_code", "charge", "paid", "patient_responsibility",
+            "payer_claim_control_number", "adjustments", "remarks", "lines",
+        },
+    )
+    view["matched_claim_id"] = claim_id
+    return view
+
+
+def _match_pcn(session: Session, pcn: str) -> tuple[int | None, int | None]:
+    parsed = parse_patient_control_number(pcn)
+    if parsed is None:
+        return None, None
+    claim_id, attempt = parsed
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        return None, None
+    return claim_id, attempt or claim.attempts
+
+
+def _match_by_lines(session: Session, payment: ClaimPayment) -> tuple[int | None, int | None]:
+    """Fallback when the payer mangled the patient control number: the member, the date of
+    service and the procedures billed, ignoring modifiers (payers drop them)."""
+    if not payment.member_id:
+        return None, None
+    service_date = payment.service_date or next(
+        (line.service_date for line in payment.lines if line.service_date), None
+    )
+    query = select(Claim).where(
+        Claim.member_id == payment.member_id, col(Claim.status).in_(WAITING_STATUSES)
+    )
+    if service_date is not None:
+        query = query.where(Claim.service_date == service_date)
+    wanted = sorted(line.procedure for line in payment.lines)
+    candidates = []
+    for claim in session.exec(query.limit(20)).all():
+        billed = sorted(line["procedure"] for line in claim.document.get("lines", []))
+        if not wanted or billed == wanted:
+            if Decimal(str(claim.total_charge)) == payment.charge or wanted:
+                candidates.append(claim)
+    if len(candidates) != 1:
+        return None, None
+    return candidates[0].id, candidates[0].attempts
+
+
+def list_unmatched(*, session: Session, limit: int = 100) -> list[Remittance]:
+    return list(
+        session.exec(
+            select(Remittance)
+            .where(col(Remittance.claim_id).is_(None))
+            .order_by(col(Remittance.id).desc())
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,300 @@
+"""Database tables: the projection that lists, dashboards and reports read.
+
+Temporal is the system of record for each claim's process; these rows are written by activities
+(upserts keyed so a retried activity writes nothing twice) and by EDI ingestion.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ClaimStatus(StrEnum):
+    coding = "coding"
+    scrubbing = "scrubbing"
+    needs_correction = "needs_correction"
+    submitted = "submitted"
+    accepted = "accepted"
+    rejected = "rejected"
+    denied = "denied"
+    appealing = "appealing"
+    resubmitted = "resubmitted"
+    paid = "paid"
+    partially_paid = "partially_paid"
+    patient_responsibility = "patient_responsibility"
+    written_off = "written_off"
+    voided = "voided"
+
+
+FINAL_STATUSES = frozenset(
+    {
+        ClaimStatus.paid,
+        ClaimStatus.partially_paid,
+        ClaimStatus.patient_responsibility,
+        ClaimStatus.written_off,
+        ClaimStatus.voided,
+    }
+)
+
+MONEY = Numeric(12, 2)
+
+
+class Claim(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_claim_status_updated", "status", "updated_at"),
+        Index("ix_claim_payer_status", "payer_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=ClaimStatus.coding, max_length=32, index=True)
+    claim_type: str = Field(default="professional", max_length=16)
+    payer_id: str = Field(max_length=80, index=True)
+    patient_last_name: str = Field(max_length=60)
+    patient_first_name: str = Field(max_length=35)
+    member_id: str = Field(max_length=80, index=True)
+    billing_npi: str = Field(max_length=15)
+    service_date: date = Field(index=True)
+    total_charge: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    paid_amount: Decimal = Field(default=Decimal("0"), sa_column=Column(MONEY, nullable=False))
+    patient_responsibility: Decimal = Field(
+        default=Decimal("0"), sa_column=Column(MONEY, nullable=False)
+    )
+    attempts: int = 0
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    # What the visit record says (place of service, referring provider): auto-fix reads it.
+    encounter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # True when the claim passed the scrubber the first time with no manual touch (KPI).
+    clean_first_pass: bool | None = None
+    denied_first_pass: bool | None = None
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    denial_route: str | None = Field(default=None, max_length=16, index=True)
+    assigned_to: str | None = Field(default=None, max_length=80, index=True)
+    workflow_id: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class ClaimEvent(SQLModel, table=True):
+    """The claim's timeline. `key` makes each write idempotent (a retried activity adds nothing)."""
+
+    __table_args__ = (UniqueConstraint("claim_id", "key", name="uq_claimevent_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=40)
+    status: str | None = Field(default=None, max_length=32)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Submission(SQLModel, table=True):
+    """One 837 sent for one claim attempt. Its id is the ISA13/GS06 control number."""
+
+    __table_args__ = (UniqueConstraint("claim_id", "attempt", name="uq_submission_attempt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    attempt: int
+    patient_control_number: str = Field(max_length=20, index=True)
+    frequency_code: str = Field(default="1", max_length=1)
+    original_reference: str | None = Field(default=None, max_length=50)
+    transaction_type: str = Field(default="837P", max_length=5)
+    x12: str = Field(default="", sa_column=Column(Text, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="built", max_length=16)
+    clearinghouse_ref: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class EdiFile(SQLModel, table=True):
+    """Every X12 file received, stored raw whatever happens to it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    type: str | None = Field(default=None, max_length=8)
+    source: str = Field(default="api", max_length=40)
+    filename: str | None = Field(default=None, max_length=255)
+    size: int = 0
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="received", max_length=16)  # received|processed|failed
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    matched: int = 0
+    unmatched: int = 0
+    signalled: bool = False
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PayerResponse(SQLModel, table=True):
+    """A 999 or 277CA answer about one claim attempt."""
+
+    __table_args__ = (UniqueConstraint("edi_file_id", "position", name="uq_payerresponse_pos"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edi_file_id: int = Field(foreign_key="edifile.id", index=True)
+    position: int
+    kind: str = Field(max_length=8)  # 999 | 277CA
+    claim_id: int | None = Field(default=None, foreign_key="claim.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    attempt: int | None = None
+    accepted: bool
+    code: str | None = Field(default=None, max_length=40)
+    message: str | None = Field(default=None, max_length=255)
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class Remittance(SQLModel, table=True):
+    """One CLP of an 835, matched to a claim or kept unmatched (never dropped)."""
+
+    __table_args__ = (UniqueConstraint("edi_file_id", "position", name="uq_remittance_pos"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edi_file_id: int = Field(foreign_key="edifile.id", index=True)
+    position: int
+    claim_id: int | None = Field(default=None, foreign_key="claim.id", index=True)
+    attempt: int | None = None
+    patient_control_number: str = Field(max_length=38, index=True)
+    status_code: str = Field(max_length=4)
+    charge: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    paid: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    patient_responsibility: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    payment_date: date | None = None
+    trace_number: str | None = Field(default=None, max_length=50)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    outcome: str | None = Field(default=None, max_length=24)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Denial(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("remittance_id", "level", "line_index", "carc", name="uq_denial"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    remittance_id: int = Field(foreign_key="remittance.id", index=True)
+    attempt: int
+    level: str = Field(max_length=8)  # claim | line
+    line_index: int = -1
+    procedure: str | None = Field(default=None, max_length=48)
+    group: str = Field(max_length=2)
+    carc: str = Field(max_length=8, index=True)
+    rarcs: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
+    route: str | None = Field(default=None, max_length=16, index=True)
+    route_reason: str | None = Field(default=None, max_length=255)
+    rule_id: str | None = Field(default=None, max_length=40)
+    payer_id: str = Field(max_length=80, index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    resolved_at: datetime | None = None
+    resolution: str | None = Field(default=None, max_length=24)
+
+
+class WorkItem(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_workitem_queue_status_due", "queue", "status", "due_at"),
+        Index("ix_workitem_assignee_status", "assignee", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)  # idempotency: claim, attempt, reason
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    queue: str = Field(max_length=16)  # coder | front_desk | appeal | manager
+    kind: str = Field(max_length=32)  # correction | denial | follow_up | approval | deadline
+    status: str = Field(default="open", max_length=16)  # open | done | cancelled
+    title: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    assignee: str | None = Field(default=None, max_length=80)
+    due_at: datetime | None = None
+    workflow_id: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = Field(default=None, max_length=80)
+    resolution: str | None = Field(default=None, max_length=24)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class MailMessage(SQLModel, table=True):
+    """Outgoing mail (the outbox) — sent by an activity, retried until the server takes it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160, unique=True)
+    to: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class ReceivedMail(SQLModel, table=True):
+    """What the embedded SMTP sink received (shown at /mail in embedded mode)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mail_from: str = Field(max_length=255)
+    to: str = Field(max_length=1000)
+    subject: str = Field(default="", max_length=255)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    email: str | None = Field(default=None, max_length=255)
+    role: str = Field(max_length=16)
+    password_hash: str | None = Field(default=None, max_length=255)
+    api_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ClearinghouseCursor(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=80)
+    position: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DirectoryProvider(SQLModel, table=True):
+    """The practice's provider directory: who renders under which billing NPI."""
+
+    npi: str = Field(primary_key=True, max_length=10)
+    first_name: str = Field(max_length=35)
+    last_name: str = Field(max_length=60)
+    billing_npi: str | None = Field(default=None, max_length=10, index=True)
+    role: str = Field(default="rendering", max_length=16)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: rows are inserted, never updated or deleted by the application."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    username: str = Field(max_length=80, index=True)
+    action: str = Field(max_length=40)
+    claim_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", max_length=500)

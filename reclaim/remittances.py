@@ -1,0 +1,204 @@
+"""Posting an 835 to its claim: amounts, denials found by group + reason, and their routes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from reclaim.autofix import (
+    AutoFixError,
+    EncounterRecord,
+    ModifierRule,
+    ProviderDirectory,
+    apply_auto_fix,
+    facts_on_file,
+)
+from reclaim.claims import apply_correction, document_of
+from reclaim.denials import DenialFinding, claim_outcome, detect_denials
+from reclaim.models import Claim, Denial, DirectoryProvider, Remittance, utcnow
+from reclaim.routing import RouteDecision, RoutingTable, claim_route, route_denial
+from reclaim.schemas import Provider
+from reclaim.x12.models import ClaimPayment
+from workflows.types import AutoFixOutcome, RemittanceOutcome, RoutedDenial
+
+
+def provider_directory(session: Session) -> ProviderDirectory:
+    providers: dict[str, Provider] = {}
+    by_billing: dict[str, list[str]] = {}
+    for row in session.exec(select(DirectoryProvider)).all():
+        providers[row.npi] = Provider(npi=row.npi, first_name=row.first_name,
+                                      last_name=row.last_name)
+        if row.billing_npi:
+            by_billing.setdefault(row.billing_npi, []).append(row.npi)
+    return ProviderDirectory(providers=providers, rendering_by_billing_npi=by_billing)
+
+
+def encounter_of(claim: Claim) -> EncounterRecord | None:
+    return EncounterRecord.model_validate(claim.encounter) if claim.encounter else None
+
+
+def post_remittance(
+    *,
+    session: Session,
+    claim_id: int,
+    attempt: int,
+    remittance_id: int,
+    table: RoutingTable,
+    max_attempts: int,
+    modifier_rules: list[ModifierRule],
+) -> RemittanceOutcome:
+    claim = session.get(Claim, claim_id)
+    remittance = session.get(Remittance, remittance_id)
+    if claim is None or remittance is None:
+        raise LookupError(f"claim {claim_id} or remittance {remittance_id} not found")
+    payment = ClaimPayment.model_validate(remittance.data)
+    outcome = claim_outcome(payment)
+    findings = [f for f in detect_denials(payment, attempt=max(attempt, 1)) if f.is_denial]
+    document = document_of(claim)
+    directory = provider_directory(session)
+    routed: list[RoutedDenial] = []
+    decisions: list[RouteDecision] = []
+    for finding in findings:
+        context = facts_on_file(
+            document, finding, directory=directory, encounter=encounter_of(claim),
+            modifier_rules=modifier_rules, max_attempts=max_attempts,
+        )
+        decision = route_denial(finding, table=table, context=context)
+        decisions.append(decision)
+        denial = _upsert_denial(session, claim, remittance, finding, decision)
+        assert denial.id is not None
+        routed.append(
+            RoutedDenial(
+                denial_id=denial.id,
+                group=finding.group,
+                carc=finding.carc,
+                rarcs=finding.rarcs,
+                amount=finding.amount,
+                level=finding.level,
+                route=decision.route,
+                reason=decision.reason,
+                auto_fix_kind=decision.auto_fix_kind,
+                plain=finding.plain,
+            )
+        )
+    route = claim_route(decisions).route if decisions else None
+    if outcome in ("paid", "partially_paid", "patient_responsibility", "denied"):
+        claim.paid_amount = payment.paid
+        claim.patient_responsibility = payment.patient_responsibility
+    if payment.payer_claim_control_number:
+        claim.payer_claim_control_number = payment.payer_claim_control_number
+    if attempt <= 1 and claim.denied_first_pass is None and outcome != "reversed":
+        claim.denied_first_pass = bool(findings) or outcome == "denied"
+    if route:
+        claim.denial_route = route
+    claim.updated_at = utcnow()
+    remittance.outcome = outcome
+    session.add(claim)
+    session.add(remittance)
+    return RemittanceOutcome(
+        outcome=outcome,
+        paid=payment.paid,
+        patient_responsibility=payment.patient_responsibility,
+        payer_claim_control_number=payment.payer_claim_control_number,
+        denials=routed,
+        route=route,  # type: ignore[arg-type]
+        denied_amount=sum((f.amount for f in findings), Decimal("0")),
+    )
+
+
+def _upsert_denial(
+    session: Session,
+    claim: Claim,
+    remittance: Remittance,
+    finding: DenialFinding,
+    decision: RouteDecision,
+) -> Denial:
+    line_index = finding.line_index if finding.line_index is not None else -1
+    existing = session.exec(
+        select(Denial).where(
+            Denial.remittance_id == remittance.id,
+            Denial.level == finding.level,
+            Denial.line_index == line_index,
+            Denial.carc == finding.carc,
+        )
+    ).first()
+    denial = existing or Denial(
+        claim_id=claim.id,  # type: ignore[arg-type]
+        remittance_id=remittance.id,  # type: ignore[arg-type]
+        attempt=finding.attempt,
+        level=finding.level,
+        line_index=line_index,
+        group=finding.group,
+        carc=finding.carc,
+        amount=finding.amount,
+        payer_id=claim.payer_id,
+    )
+    denial.procedure = finding.procedure
+    denial.rarcs = finding.rarcs
+    denial.route = decision.route
+    denial.route_reason = decision.reason[:255]
+    denial.rule_id = decision.rule_id
+    session.add(denial)
+    session.flush()
+    return denial
+
+
+def auto_fix(
+    *,
+    session: Session,
+    claim_id: int,
+    attempt: int,
+    denial_ids: list[int],
+    table: RoutingTable,
+    max_attempts: int,
+    modifier_rules: list[ModifierRule],
+) -> AutoFixOutcome:
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise LookupError(f"claim {claim_id} not found")
+    document = document_of(claim)
+    directory = provider_directory(session)
+    changes: list[str] = []
+    new_original = False
+    for denial_id in denial_ids:
+        row = session.get(Denial, denial_id)
+        if row is None:
+            continue
+        remittance = session.get(Remittance, row.remittance_id)
+        assert remittance is not None
+        payment = ClaimPayment.model_validate(remittance.data)
+        finding = next(
+            (f for f in detect_denials(payment, attempt=max(attempt, 1))
+             if f.carc == row.carc and f.level == row.level
+             and (f.line_index if f.line_index is not None else -1) == row.line_index),
+            None,
+        )
+        if finding is None:
+            continue
+        context = facts_on_file(document, finding, directory=directory,
+                                encounter=encounter_of(claim), modifier_rules=modifier_rules,
+                                max_attempts=max_attempts)
+        decision = route_denial(finding, table=table, context=context)
+        if decision.route != "auto_fix":
+            return AutoFixOutcome(fixed=False, reason=f"{finding.codes}: {decision.reason}")
+        try:
+            result = apply_auto_fix(document, finding, decision, directory=directory,
+                                    encounter=encounter_of(claim), modifier_rules=modifier_rules)
+        except AutoFixError as exc:
+            return AutoFixOutcome(fixed=False, reason=str(exc))
+        document = result.document
+        changes.extend(result.changes)
+        new_original = new_original or result.new_original
+    if not changes:
+        return AutoFixOutcome(fixed=False, reason="no certain fix for these denials")
+    corrections: dict[str, Any] = document.model_dump(mode="json")
+    apply_correction(
+        session=session,
+        claim_id=claim_id,
+        corrections=corrections,
+        key=f"autofix-{attempt}",
+        message="Auto-fix: " + "; ".join(changes),
+    )
+    return AutoFixOutcome(fixed=True, new_original=new_original, changes=changes)

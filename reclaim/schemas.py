@@ -1,0 +1,103 @@
+"""The claim document: what a coder hands to Reclaim (DESIGN.md, `POST /api/v1/claims`).
+
+The schema checks shape only (a missing field or a wrong type is a 422 at the door). Whether the
+codes are valid, the NPI passes its check digit or the charges add up is the scrubber's job: such a
+claim is still created and lands in `needs_correction` with findings a coder can act on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ClaimType = Literal["professional", "institutional"]
+Sex = Literal["F", "M", "U"]
+
+_short = Field(min_length=1, max_length=60)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(Strict):
+    line1: str = _short
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = Field(min_length=2, max_length=2)
+    zip: str = Field(min_length=5, max_length=10)
+
+
+class Patient(Strict):
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    sex: Sex
+    member_id: str = Field(min_length=1, max_length=80)
+    address: Address
+
+
+class BillingProvider(Strict):
+    npi: str = Field(min_length=1, max_length=15)
+    name: str = _short
+    tax_id: str = Field(min_length=1, max_length=15)
+    address: Address
+
+
+class Provider(Strict):
+    npi: str = Field(min_length=1, max_length=15)
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+
+
+class ServiceLine(Strict):
+    procedure: str = Field(min_length=1, max_length=48)
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal = Field(default=Decimal(1), max_digits=10, decimal_places=3)
+    charge: Decimal = Field(max_digits=12, decimal_places=2)
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], max_length=4)
+    service_date: date | None = None
+    revenue_code: str | None = Field(default=None, max_length=4)
+
+    @field_validator("procedure")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("modifiers")
+    @classmethod
+    def _upper_modifiers(cls, value: list[str]) -> list[str]:
+        return [m.strip().upper() for m in value]
+
+
+class ClaimDocument(Strict):
+    """A coded claim. Field names are the contract of DESIGN.md; findings point into it with paths
+    such as `lines[0].modifiers`."""
+
+    claim_type: ClaimType = "professional"
+    payer_id: str = Field(min_length=1, max_length=80)
+    patient: Patient
+    billing_provider: BillingProvider
+    rendering_provider: Provider | None = None
+    referring_provider: Provider | None = None
+    service_date: date
+    place_of_service: str = Field(default="11", min_length=1, max_length=2)
+    diagnoses: list[str] = Field(max_length=12)
+    lines: list[ServiceLine] = Field(min_length=1, max_length=50)
+    prior_authorization: str | None = Field(default=None, max_length=50)
+    # Institutional (837I) only.
+    type_of_bill: str | None = Field(default=None, max_length=4)
+    admission_date: date | None = None
+    discharge_date: date | None = None
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _normalise_diagnoses(cls, value: list[str]) -> list[str]:
+        return [d.strip().upper() for d in value]
+
+    @property
+    def total_charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal("0"))

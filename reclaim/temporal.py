@@ -1,0 +1,64 @@
+"""Connecting to Temporal the same way everywhere: pydantic payloads, PHI encrypted by the codec."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client, TLSConfig
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
+
+from reclaim.codec import KeyRing
+from reclaim.codec import data_converter as codec_converter
+from reclaim.config import Settings
+from reclaim.ingest import ClaimSignal
+
+log = logging.getLogger(__name__)
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """pydantic payloads, encrypted (failures too) with the RECLAIM_PAYLOAD_KEY key ring."""
+    return codec_converter(KeyRing.from_setting(settings.payload_key))
+
+
+async def connect(settings: Settings, *, address: str | None = None) -> Client:
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    elif settings.temporal_api_key:
+        tls = True
+    return await Client.connect(
+        address or settings.resolved_temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        tls=tls,
+        api_key=settings.temporal_api_key,
+    )
+
+
+async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: int = 32) -> int:
+    """Signal each claim's workflow; a claim whose workflow is gone is logged, not fatal."""
+    gate = asyncio.Semaphore(limit)
+    delivered = 0
+
+    async def one(signal: ClaimSignal) -> None:
+        nonlocal delivered
+        async with gate:
+            handle = client.get_workflow_handle(f"claim-{signal.claim_id}")
+            try:
+                await handle.signal("edi_event", signal.event)
+                delivered += 1
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                log.warning(
+                    "claim workflow not running; event kept in the database",
+                    extra={"claim_id": signal.claim_id, "edi_kind": signal.event.kind},
+                )
+
+    await asyncio.gather(*(one(s) for s in signals))
+    return delivered

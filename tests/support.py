@@ -1,0 +1,99 @@
+"""Test helpers: an in-process sandbox payer behind the Clearinghouse interface, and a pump
+that delivers what it released to Reclaim through the real ingestion path."""
+
+from __future__ import annotations
+
+import time
+from copy import deepcopy
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from reclaim.clearinghouse import InboundFile, Receipt
+from reclaim.db import session_scope
+from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.payer.config import PayerConfig
+from reclaim.payer.service import PayerService
+from reclaim.temporal import deliver_signals
+
+DESIGN_CLAIM: dict[str, Any] = {
+    "claim_type": "professional",
+    "payer_id": "SANDBOX",
+    "patient": {"first_name": "Ann", "last_name": "Lee", "birth_date": "1960-04-02",
+                "sex": "F", "member_id": "W123456789",
+                "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
+                            "zip": "62701"}},
+    "billing_provider": {"npi": "1234567893", "name": "Springfield Family Medicine",
+                         "tax_id": "371234567",
+                         "address": {"line1": "9 Oak Ave", "city": "Springfield", "state": "IL",
+                                     "zip": "62704"}},
+    "rendering_provider": {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"},
+    "service_date": "2026-11-02",
+    "place_of_service": "11",
+    "diagnoses": ["E11.9", "I10"],
+    "lines": [{"procedure": "99214", "modifiers": ["25"], "units": 1, "charge": "150.00",
+               "diagnosis_pointers": [1, 2]}],
+}
+
+
+def claim_doc(**changes: Any) -> dict[str, Any]:
+    """The DESIGN.md claim, dated a few days ago, with `changes` applied (dotted keys allowed)."""
+    doc = deepcopy(DESIGN_CLAIM)
+    doc["service_date"] = (date.today() - timedelta(days=5)).isoformat()
+    for key, value in changes.items():
+        target = doc
+        parts = key.split("__")
+        for part in parts[:-1]:
+            target = target[part]
+        target[parts[-1]] = value
+    return doc
+
+
+class InProcessPayer:
+    """The real sandbox payer service, called directly instead of over HTTP."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.service = PayerService(PayerConfig(data_dir=data_dir, ack_delay=0, era_delay=0))
+        self.submitted: list[str] = []
+
+    async def submit(self, *, name: str, x12: str) -> Receipt:
+        self.submitted.append(name)
+        receipt = self.service.receive(x12.encode())
+        return Receipt(reference=receipt.file_id, ack=receipt.ack)
+
+    async def fetch(self, *, after: str) -> list[InboundFile]:
+        files = self.service.store.released_files(after=int(after or 0), limit=500)
+        return [InboundFile(position=str(f.seq), name=f.name, content=f.content) for f in files]
+
+    async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:
+        return None
+
+    def release(self) -> None:
+        self.service.release_due(now=time.time() + 10**6)
+
+
+class Pump:
+    """Moves the payer's released files into Reclaim the way the poller does."""
+
+    def __init__(self, payer: InProcessPayer, engine: Engine, client: Client) -> None:
+        self.payer, self.engine, self.client = payer, engine, client
+        self.cursor = 0
+
+    async def __call__(self) -> int:
+        self.payer.release()
+        files = await self.payer.fetch(after=str(self.cursor))
+        for f in files:
+            await self.ingest(f.content, filename=f.name)
+            self.cursor = int(f.position)
+        return len(files)
+
+    async def ingest(self, content: str, *, filename: str = "test.x12") -> None:
+        with session_scope(self.engine) as session:
+            result = ingest_file(session=session, raw=content, source="test", filename=filename)
+        assert result.error is None, result.error
+        await deliver_signals(self.client, result.signals)
+        with session_scope(self.engine) as session:
+            mark_signalled(session=session, file_id=result.file_id)

@@ -1,0 +1,118 @@
+"""The worker: registers the workflows and the activities (built with their clients) on the
+`claims` task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+from temporalio.worker import Worker
+
+from activities.claims import ClaimActivities
+from activities.edi import EdiActivities, PollRequest
+from activities.work import WorkActivities
+from reclaim.clearinghouse import Clearinghouse, clearinghouse_from_setting
+from reclaim.config import Settings
+from reclaim.db import get_engine
+from reclaim.temporal import connect
+from workflows.claim import ClaimWorkflow
+from workflows.poll import ClearinghousePollWorkflow
+from workflows.start import start_orphans
+from workflows.work_item import WorkItemWorkflow
+
+log = logging.getLogger("reclaim.worker")
+POLL_SCHEDULE = "clearinghouse-poll"
+POLL_EVERY = timedelta(minutes=1)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    engine: Engine,
+    clearinghouse: Clearinghouse,
+    task_queue: str | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    claims = ClaimActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
+                             client=client)
+    work = WorkActivities(engine=engine, settings=settings)
+    edi = EdiActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
+                        client=client)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow],
+        activities=[
+            claims.load_claim_context,
+            claims.record_status,
+            claims.scrub_claim,
+            claims.apply_correction,
+            claims.submit_claim,
+            claims.record_remittance,
+            claims.apply_auto_fix,
+            claims.write_off_needs_approval,
+            work.create_work_item,
+            work.close_work_item,
+            work.check_correction,
+            work.write_appeal_letter,
+            work.notify,
+            edi.poll_clearinghouse,
+        ],
+        activity_executor=executor or ThreadPoolExecutor(max_workers=32),
+        max_concurrent_activities=64,
+        max_concurrent_workflow_tasks=64,
+    )
+
+
+async def ensure_poll_schedule(client: Client, settings: Settings) -> None:
+    """The inbox poller: a schedule whose runs poll for a minute each, back to back."""
+    action = ScheduleActionStartWorkflow(
+        ClearinghousePollWorkflow.run,
+        PollRequest(run_seconds=POLL_EVERY.total_seconds(),
+                    interval_seconds=settings.clearinghouse_poll_seconds),
+        id="clearinghouse-poll-run",
+        task_queue=settings.task_queue,
+    )
+    schedule = Schedule(
+        action=action,
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=POLL_EVERY)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE),
+    )
+    try:
+        await client.create_schedule(POLL_SCHEDULE, schedule, trigger_immediately=True)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(POLL_SCHEDULE).trigger(
+            overlap=ScheduleOverlapPolicy.SKIP
+        )
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    engine = get_engine(settings.resolved_database_url)
+    clearinghouse = clearinghouse_from_setting(settings.clearinghouse,
+                                               payer_url=settings.payer_url)
+    worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse)
+    await ensure_poll_schedule(client, settings)
+    started = await start_orphans(engine=engine, client=client, settings=settings)
+    if started:
+        log.info("started workflows for stored claims that had none", extra={"count": started})
+    log.info("worker running", extra={"task_queue": settings.task_queue})
+    if stop is None:
+        await worker.run()
+        return
+    async with worker:
+        await stop.wait()

@@ -1,0 +1,650 @@
+"""The claim's story, from coding to money: scrub, submit, wait for the payer or the deadline,
+route the denial, wait for the person or the SLA, resubmit — until paid, patient's or closed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.claims import ClaimActivities
+    from activities.work import WorkActivities
+    from workflows.types import (
+        QUEUE_ACTIONS,
+        AppealDecision,
+        ApplyCorrection,
+        AutoFixRequest,
+        ClaimContext,
+        ClaimInput,
+        ClaimResult,
+        EdiEvent,
+        LetterRequest,
+        RemittanceOutcome,
+        RemittanceRequest,
+        ScrubRequest,
+        StatusChange,
+        SubmitRequest,
+        WorkItemInput,
+        WorkItemResult,
+        WorkItemSpec,
+    )
+    from workflows.work_item import WorkItemWorkflow
+
+CLAIM_STATUS = SearchAttributeKey.for_keyword("ClaimStatus")
+PAYER_ID = SearchAttributeKey.for_keyword("PayerId")
+DENIAL_ROUTE = SearchAttributeKey.for_keyword("DenialRoute")
+ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
+
+SHORT = timedelta(seconds=60)
+SUBMIT_TIMEOUT = timedelta(minutes=2)
+SEEN_KEEP = 500
+
+
+@dataclass
+class Resubmit:
+    frequency_code: str
+    original_reference: str | None
+    note: str
+
+
+@dataclass
+class Final:
+    status: str
+    note: str
+
+
+Next = Resubmit | Final
+
+
+def workflow_id_for(claim_id: int) -> str:
+    return f"claim-{claim_id}"
+
+
+@workflow.defn
+class ClaimWorkflow:
+    def __init__(self) -> None:
+        self._status = "coding"
+        self._inbox: list[EdiEvent] = []
+        self._seen: list[str] = []
+        self._seq = 0
+        self._claim_id = 0
+        self._attempt = 0
+        self._appeal: AppealDecision | None = None
+        self._paid = "0"
+        self._ctx: ClaimContext | None = None
+        self._search_attributes = True
+
+    # ------------------------------------------------------------------ the story
+
+    @workflow.run
+    async def run(self, start: ClaimInput) -> ClaimResult:
+        self._claim_id = start.claim_id
+        self._search_attributes = start.search_attributes
+        self._status = start.status
+        self._seq = start.event_seq
+        self._seen = list(start.seen_events)
+        self._attempt = start.attempt
+        ctx = await workflow.execute_activity_method(
+            ClaimActivities.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
+        )
+        self._ctx = ctx
+        self._upsert(PAYER_ID.value_set(ctx.payer_id))
+        if start.attempt == 0:
+            await self._scrub_until_clean()
+        deadline_watch = asyncio.create_task(self._watch_timely_filing(ctx))
+        try:
+            final = await self._submit_until_resolved(
+                ctx, start.frequency_code, start.original_reference
+            )
+        finally:
+            deadline_watch.cancel()
+        await self._set(final.status, final.note, kind="closed")
+        return ClaimResult(
+            claim_id=start.claim_id, status=final.status, attempts=self._attempt
+        )
+
+    async def _scrub_until_clean(self) -> None:
+        await self._set("scrubbing", "Scrubbing the claim before it leaves")
+        outcome = await workflow.execute_activity_method(
+            ClaimActivities.scrub_claim,
+            ScrubRequest(claim_id=self._claim_id, first_pass=True),
+            start_to_close_timeout=SHORT,
+        )
+        while outcome.errors:
+            summary = "; ".join(f.message for f in outcome.errors[:3])
+            await self._set("needs_correction", f"Scrubber found problems: {summary}")
+            result = await self._work_item(
+                queue="coder",
+                kind="correction",
+                title=f"Claim {self._claim_id}: fix before submission",
+                detail=summary,
+                data={"findings": [f.model_dump() for f in outcome.errors]},
+                key=f"scrub-{self._seq}",
+            )
+            await self._apply_corrections(result)
+            await self._set("scrubbing", "Correction received; scrubbing again")
+            outcome = await workflow.execute_activity_method(
+                ClaimActivities.scrub_claim,
+                ScrubRequest(claim_id=self._claim_id),
+                start_to_close_timeout=SHORT,
+            )
+
+    async def _submit_until_resolved(
+        self, ctx: ClaimContext, frequency: str, reference: str | None
+    ) -> Final:
+        max_attempts = ctx.max_attempts
+        while True:
+            if self._attempt >= max_attempts:
+                decision = await self._work_item(
+                    queue="manager",
+                    kind="attempt_cap",
+                    title=f"Claim {self._claim_id}: {self._attempt} attempts used",
+                    detail="The payer's attempt limit is reached. Approve to write the claim "
+                    "off, or reject to allow one more corrected attempt.",
+                    key=f"cap-{self._attempt}",
+                )
+                if decision.action == "approve":
+                    return Final("written_off", "Written off after the attempt cap")
+                max_attempts = self._attempt + 1
+                fix = await self._work_item(
+                    queue="coder",
+                    kind="correction",
+                    title=f"Claim {self._claim_id}: correct for one more attempt",
+                    detail=decision.note or "A manager allowed one more attempt.",
+                    key=f"cap-fix-{self._attempt}",
+                )
+                await self._apply_corrections(fix)
+            if workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(self._carry(frequency, reference))
+            self._attempt += 1
+            step = await self._one_attempt(ctx, frequency, reference)
+            if isinstance(step, Final):
+                return step
+            frequency, reference = step.frequency_code, step.original_reference
+
+    async def _one_attempt(self, ctx: ClaimContext, frequency: str, reference: str | None) -> Next:
+        attempt = self._attempt
+        sub = await workflow.execute_activity_method(
+            ClaimActivities.submit_claim,
+            SubmitRequest(
+                claim_id=self._claim_id,
+                attempt=attempt,
+                frequency_code=frequency,
+                original_reference=reference,
+            ),
+            start_to_close_timeout=SUBMIT_TIMEOUT,
+        )
+        kind = {"1": "submitted", "7": "resubmitted", "8": "voided"}[sub.frequency_code]
+        await self._set(
+            "submitted" if kind == "submitted" else "resubmitted",
+            f"Attempt {attempt} sent as {sub.patient_control_number} (frequency {frequency})",
+            data={"submission_id": sub.submission_id},
+        )
+        follow_up: ChildWorkflowHandle[Any, Any] | None = None
+        timeout = ctx.ack_deadline
+        acked = False
+        try:
+            while True:
+                event = await self._next_event(attempt, timeout, follow_up)
+                if event is None and follow_up is not None and follow_up.done():
+                    result: WorkItemResult = follow_up.result()
+                    follow_up = None
+                    if result.action == "write_off":
+                        return await self._write_off("No answer from the payer", None)
+                    await self._apply_corrections(result)
+                    return Resubmit("1", None, "Sent again after the payer did not answer")
+                if event is None:
+                    if follow_up is None:
+                        follow_up = await self._start_follow_up(attempt, acked)
+                    timeout = ctx.adjudication_deadline
+                    continue
+                if event.kind == "999":
+                    if not event.accepted:
+                        return await self._rejected(event, "The clearinghouse rejected the file")
+                    acked = True
+                    await self._set(None, "999: file accepted", kind="999")
+                    timeout = ctx.status_deadline
+                elif event.kind == "277CA":
+                    if not event.accepted:
+                        return await self._rejected(event, "The payer rejected the claim")
+                    acked = True
+                    await self._set("accepted", "277CA: accepted into adjudication", kind="277CA")
+                    timeout = ctx.adjudication_deadline
+                else:
+                    outcome = await self._remittance(event)
+                    if outcome is None:
+                        continue
+                    return await self._after_remittance(ctx, outcome)
+        finally:
+            if follow_up is not None and not follow_up.done():
+                follow_up.cancel()
+
+    # ------------------------------------------------------------------ payer answers
+
+    async def _next_event(
+        self,
+        attempt: int,
+        timeout: timedelta,
+        follow_up: ChildWorkflowHandle[Any, Any] | None,
+    ) -> EdiEvent | None:
+        def ready() -> bool:
+            if follow_up is not None and follow_up.done():
+                return True
+            return any(e.attempt == attempt for e in self._inbox)
+
+        try:
+            await workflow.wait_condition(ready, timeout=timeout)
+        except TimeoutError:
+            return None
+        for i, event in enumerate(self._inbox):
+            if event.attempt == attempt:
+                return self._inbox.pop(i)
+        return None
+
+    async def _remittance(self, event: EdiEvent) -> RemittanceOutcome | None:
+        assert event.remittance_id is not None
+        outcome = await workflow.execute_activity_method(
+            ClaimActivities.record_remittance,
+            RemittanceRequest(
+                claim_id=self._claim_id, attempt=event.attempt, remittance_id=event.remittance_id
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        if outcome.outcome == "reversed":
+            await self._set(None, "835: the payer reversed an earlier payment", kind="835")
+            return None
+        return outcome
+
+    async def _after_remittance(self, ctx: ClaimContext, outcome: RemittanceOutcome) -> Next:
+        self._paid = str(outcome.paid)
+        if outcome.outcome != "denied" and not outcome.denials:
+            return Final(outcome.outcome, f"835: {outcome.outcome.replace('_', ' ')}")
+        route = outcome.route or "coder"
+        self._upsert(DENIAL_ROUTE.value_set(route))
+        codes = ", ".join(f"{d.group}-{d.carc}" for d in outcome.denials) or "no reason given"
+        await self._set("denied", f"835: denied ({codes}); routed to {route}", kind="denial",
+                        data={"route": route})
+        return await self._route(ctx, outcome, route)
+
+    async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: str) -> Next:
+        plain = "; ".join(d.plain for d in outcome.denials if d.plain)
+        reference = outcome.payer_claim_control_number
+        # A partly paid claim whose denied lines are closed or written off stays partly paid.
+        settled = "partially_paid" if outcome.outcome == "partially_paid" else None
+        if route == "patient":
+            return Final(settled or "patient_responsibility", "The balance is the patient's")
+        if route in ("write_off", "close"):
+            return await self._write_off(plain or "Denial routed to write-off", reference,
+                                         settled=settled)
+        if route == "auto_fix":
+            fix = await workflow.execute_activity_method(
+                ClaimActivities.apply_auto_fix,
+                AutoFixRequest(
+                    claim_id=self._claim_id,
+                    attempt=self._attempt,
+                    denial_ids=[d.denial_id for d in outcome.denials],
+                ),
+                start_to_close_timeout=SHORT,
+            )
+            if fix.fixed:
+                note = "Auto-fixed: " + "; ".join(fix.changes)
+                await self._set(None, note, kind="auto_fix")
+                if fix.new_original:
+                    return Resubmit("1", None, note)
+                return Resubmit("7", reference, note)
+            route = "front_desk" if "provider" in fix.reason or "place" in fix.reason else "coder"
+            await self._set(None, f"Auto-fix not possible: {fix.reason}", kind="auto_fix")
+        if route == "appeal":
+            return await self._appeal_flow(ctx, outcome, plain)
+        queue = "front_desk" if route == "front_desk" else "coder"
+        result = await self._work_item(
+            queue=queue,
+            kind="denial",
+            title=f"Claim {self._claim_id}: denied — {plain[:120]}",
+            detail=plain,
+            data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+            key=f"denial-{self._attempt}",
+            due_in=ctx.corrected_claim_window,
+        )
+        if result.action == "write_off":
+            return await self._write_off(result.note or plain, reference)
+        if result.action == "redirect":
+            await self._apply_corrections(result, extra={"payer_id": result.payer_id})
+            return Resubmit("1", None, f"Redirected to payer {result.payer_id}")
+        await self._apply_corrections(result)
+        return Resubmit("7", reference, "Corrected claim replaces the denied one")
+
+    async def _appeal_flow(self, ctx: ClaimContext, outcome: RemittanceOutcome, plain: str) -> Next:
+        await self._set("appealing", "Denial routed to appeal", kind="appeal")
+        ref = await workflow.execute_activity_method(
+            WorkActivities.create_work_item,
+            WorkItemSpec(
+                claim_id=self._claim_id,
+                key=f"appeal-{self._attempt}",
+                queue="appeal",
+                kind="appeal",
+                title=f"Claim {self._claim_id}: appeal — {plain[:120]}",
+                detail=plain,
+                data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+                due_in=ctx.appeal_window,
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        await workflow.execute_activity_method(
+            WorkActivities.write_appeal_letter,
+            LetterRequest(
+                claim_id=self._claim_id,
+                work_item_id=ref.work_item_id,
+                denial_ids=[d.denial_id for d in outcome.denials],
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        result = await self._run_work_item(ref.work_item_id, ref.workflow_id, "appeal", "appeal",
+                                           ref.assignee)
+        reference = outcome.payer_claim_control_number
+        if result.action == "write_off":
+            return await self._write_off(result.note or "Appeal not pursued", reference)
+        await self._set(None, "Appeal sent to the payer; waiting for the decision", kind="appeal")
+        self._appeal = None
+        try:
+            await workflow.wait_condition(
+                lambda: self._appeal is not None
+                or any(e.kind == "835" and e.attempt == self._attempt for e in self._inbox),
+                timeout=ctx.adjudication_deadline,
+            )
+        except TimeoutError:
+            await self._set(None, "No appeal decision by the deadline", kind="appeal")
+        decision = self._appeal
+        if decision is not None and decision.decision == "upheld":
+            await self._set(None, "The payer upheld the denial", kind="appeal")
+            return await self._write_off("Appeal upheld", reference)
+        # Overturned (or no word yet): the payer's new 835 for this attempt settles it.
+        while True:
+            event = await self._next_event(self._attempt, ctx.adjudication_deadline, None)
+            if event is None:
+                await self._start_follow_up(self._attempt, True)
+                continue
+            if event.kind != "835":
+                continue
+            outcome2 = await self._remittance(event)
+            if outcome2 is None:
+                continue
+            if outcome2.outcome != "denied" and not outcome2.denials:
+                return Final(outcome2.outcome, "Appeal overturned the denial")
+            return await self._write_off("Appeal upheld on the new remittance", reference)
+
+    async def _rejected(self, event: EdiEvent, what: str) -> Next:
+        detail = f"{what}: {event.code or ''} {event.message or ''}".strip()
+        await self._set("rejected", detail, kind=event.kind)
+        result = await self._work_item(
+            queue="coder",
+            kind="correction",
+            title=f"Claim {self._claim_id}: rejected at the front door",
+            detail=detail,
+            key=f"rejected-{self._attempt}",
+        )
+        await self._apply_corrections(result)
+        # A rejected claim never entered adjudication: it goes again as an original.
+        return Resubmit("1", None, "Corrected after a front-end rejection")
+
+    async def _write_off(self, why: str, reference: str | None, *,
+                         settled: str | None = None) -> Next:
+        final = settled or "written_off"
+        needs_approval = await workflow.execute_activity_method(
+            ClaimActivities.write_off_needs_approval, self._claim_id, start_to_close_timeout=SHORT
+        )
+        if not needs_approval:
+            return Final(final, why)
+        decision = await self._work_item(
+            queue="manager",
+            kind="approval",
+            title=f"Claim {self._claim_id}: approve write-off",
+            detail=why,
+            key=f"writeoff-{self._attempt}",
+        )
+        if decision.action == "approve":
+            return Final(final, why)
+        # The manager wants it worked: a coder corrects it and it goes again.
+        fix = await self._work_item(
+            queue="coder",
+            kind="correction",
+            title=f"Claim {self._claim_id}: write-off refused, correct and resubmit",
+            detail=decision.note or why,
+            key=f"writeoff-fix-{self._attempt}",
+        )
+        await self._apply_corrections(fix)
+        if reference:
+            return Resubmit("7", reference, "Corrected after a refused write-off")
+        return Resubmit("1", None, "Corrected after a refused write-off")
+
+    async def _watch_timely_filing(self, ctx: ClaimContext) -> None:
+        """A durable timer per claim: warn before the payer's filing limit, escalate after it."""
+        deadline = ctx.timely_filing_deadline
+        warn_at = deadline - ctx.deadline_warning_lead
+        if warn_at > workflow.now():
+            await workflow.sleep(warn_at - workflow.now())
+            if not self._filed():
+                await self._start_notice_item(
+                    "front_desk", "deadline", "timely filing deadline approaching",
+                    f"tf-warn-{self._claim_id}",
+                )
+        if deadline > workflow.now():
+            await workflow.sleep(deadline - workflow.now())
+        if not self._filed():
+            await self._start_notice_item(
+                "manager", "deadline", "timely filing deadline passed",
+                f"tf-missed-{self._claim_id}",
+            )
+
+    def _filed(self) -> bool:
+        return self._status not in ("coding", "scrubbing", "needs_correction", "rejected")
+
+    # ------------------------------------------------------------------ people
+
+    async def _work_item(
+        self,
+        *,
+        queue: str,
+        kind: str,
+        title: str,
+        key: str,
+        detail: str = "",
+        data: dict[str, Any] | None = None,
+        due_in: timedelta | None = None,
+    ) -> WorkItemResult:
+        assert self._ctx is not None
+        ref = await workflow.execute_activity_method(
+            WorkActivities.create_work_item,
+            WorkItemSpec(
+                claim_id=self._claim_id,
+                key=f"claim-{self._claim_id}-{key}",
+                queue=queue,  # type: ignore[arg-type]
+                kind=kind,
+                title=title,
+                detail=detail,
+                data=data or {},
+                due_in=due_in or self._ctx.escalate_after,
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        return await self._run_work_item(ref.work_item_id, ref.workflow_id, queue, kind,
+                                         ref.assignee)
+
+    async def _run_work_item(
+        self, item_id: int, workflow_id: str, queue: str, kind: str, assignee: str | None
+    ) -> WorkItemResult:
+        assert self._ctx is not None
+        self._upsert(ASSIGNED_TO.value_set(assignee or queue))
+        result: WorkItemResult = await workflow.execute_child_workflow(
+            WorkItemWorkflow.run,
+            WorkItemInput(
+                work_item_id=item_id,
+                claim_id=self._claim_id,
+                queue=queue,  # type: ignore[arg-type]
+                kind=kind,
+                allowed_actions=list(QUEUE_ACTIONS[queue]),
+                remind_after=self._ctx.remind_after,
+                escalate_after=self._ctx.escalate_after,
+                requires_clean_scrub=queue in ("coder", "front_desk"),
+            ),
+            id=workflow_id,
+        )
+        self._upsert(ASSIGNED_TO.value_unset())
+        await self._set(
+            None,
+            f"Work item {item_id} completed: {result.action}"
+            + (f" — {result.note}" if result.note else ""),
+            kind="work_item",
+        )
+        return result
+
+    async def _start_follow_up(self, attempt: int, acked: bool) -> ChildWorkflowHandle[Any, Any]:
+        assert self._ctx is not None
+        what = "adjudication" if acked else "acknowledgment"
+        ref = await workflow.execute_activity_method(
+            WorkActivities.create_work_item,
+            WorkItemSpec(
+                claim_id=self._claim_id,
+                key=f"claim-{self._claim_id}-followup-{attempt}-{self._seq}",
+                queue="front_desk",
+                kind="follow_up",
+                title=f"Claim {self._claim_id}: payer has not answered",
+                detail=f"No {what} from the payer by the deadline. Check the claim's status "
+                "with the payer; resubmit if they never received it.",
+                due_in=self._ctx.escalate_after,
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        await self._set(None, f"Payer has not answered ({what}); follow-up opened", kind="follow_up")
+        return await workflow.start_child_workflow(
+            WorkItemWorkflow.run,
+            WorkItemInput(
+                work_item_id=ref.work_item_id,
+                claim_id=self._claim_id,
+                queue="front_desk",
+                kind="follow_up",
+                allowed_actions=list(QUEUE_ACTIONS["front_desk"]),
+                remind_after=self._ctx.remind_after,
+                escalate_after=self._ctx.escalate_after,
+            ),
+            id=ref.workflow_id,
+        )
+
+    async def _start_notice_item(self, queue: str, kind: str, title: str, key: str) -> None:
+        assert self._ctx is not None
+        ref = await workflow.execute_activity_method(
+            WorkActivities.create_work_item,
+            WorkItemSpec(
+                claim_id=self._claim_id,
+                key=key,
+                queue=queue,  # type: ignore[arg-type]
+                kind=kind,
+                title=f"Claim {self._claim_id}: {title}",
+                detail=f"Timely filing deadline: {self._ctx.timely_filing_deadline:%Y-%m-%d}",
+                due_in=self._ctx.deadline_warning_lead,
+            ),
+            start_to_close_timeout=SHORT,
+        )
+        await workflow.start_child_workflow(
+            WorkItemWorkflow.run,
+            WorkItemInput(
+                work_item_id=ref.work_item_id,
+                claim_id=self._claim_id,
+                queue=queue,  # type: ignore[arg-type]
+                kind=kind,
+                allowed_actions=list(QUEUE_ACTIONS[queue]),
+                remind_after=self._ctx.remind_after,
+                escalate_after=self._ctx.escalate_after,
+            ),
+            id=ref.workflow_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+
+    async def _apply_corrections(
+        self, result: WorkItemResult, extra: dict[str, Any] | None = None
+    ) -> None:
+        corrections = dict(result.corrections or {})
+        corrections.update(extra or {})
+        if not corrections:
+            return
+        await workflow.execute_activity_method(
+            ClaimActivities.apply_correction,
+            ApplyCorrection(
+                claim_id=self._claim_id,
+                corrections=corrections,
+                key=f"wi-{result.work_item_id}",
+                user=result.user,
+                note=result.note,
+            ),
+            start_to_close_timeout=SHORT,
+        )
+
+    # ------------------------------------------------------------------ projection
+
+    async def _set(
+        self, status: str | None, message: str, *, kind: str = "status",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        if status is not None:
+            self._status = status
+            self._upsert(CLAIM_STATUS.value_set(status))
+        self._seq += 1
+        await workflow.execute_local_activity_method(
+            ClaimActivities.record_status,
+            StatusChange(
+                claim_id=self._claim_id,
+                key=f"e{self._seq}",
+                status=status,
+                kind=kind,
+                message=message,
+                data=data or {},
+            ),
+            start_to_close_timeout=SHORT,
+        )
+
+    def _upsert(self, update: SearchAttributeUpdate[Any]) -> None:
+        if self._search_attributes:
+            workflow.upsert_search_attributes([update])
+
+    def _carry(self, frequency: str, reference: str | None) -> ClaimInput:
+        return ClaimInput(
+            claim_id=self._claim_id,
+            search_attributes=self._search_attributes,
+            attempt=self._attempt,
+            frequency_code=frequency,
+            original_reference=reference,
+            status=self._status,
+            event_seq=self._seq,
+            seen_events=self._seen[-SEEN_KEEP:],
+        )
+
+    # ------------------------------------------------------------------ messages
+
+    @workflow.signal
+    def edi_event(self, event: EdiEvent) -> None:
+        # The same file posted twice, or a retried ingestion, must not move the claim twice.
+        if event.key in self._seen:
+            return
+        self._seen.append(event.key)
+        if event.attempt < self._attempt:
+            return
+        self._inbox.append(event)
+
+    @workflow.signal
+    def appeal_decision(self, decision: AppealDecision) -> None:
+        self._appeal = decision
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        return {
+            "claim_id": self._claim_id,
+            "status": self._status,
+            "attempt": self._attempt,
+            "pending_events": len(self._inbox),
+        }

@@ -1,0 +1,131 @@
+"""A person's task about a claim: assign, notify, remind, escalate, wait for the decision."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.work import WorkActivities
+    from workflows.types import (
+        CompleteRequest,
+        CorrectionCheck,
+        NoticeRequest,
+        WorkItemClose,
+        WorkItemInput,
+        WorkItemResult,
+    )
+
+SHORT = timedelta(seconds=60)
+
+
+@workflow.defn
+class WorkItemWorkflow:
+    def __init__(self) -> None:
+        self._input: WorkItemInput | None = None
+        self._result: WorkItemResult | None = None
+        self._completing = False
+
+    @workflow.run
+    async def run(self, item: WorkItemInput) -> WorkItemResult:
+        self._input = item
+        await self._notify(item, "new_work_item")
+        try:
+            if not await self._wait_for_result(item.remind_after):
+                await self._notify(item, "reminder")
+                rest = max(item.escalate_after - item.remind_after, timedelta(seconds=1))
+                if not await self._wait_for_result(rest):
+                    await self._notify(item, "escalation")
+                    await workflow.wait_condition(lambda: self._result is not None)
+        except asyncio.CancelledError:
+            # The claim no longer needs this (e.g. the 835 came while a follow-up was open).
+            await workflow.execute_activity_method(
+                WorkActivities.close_work_item,
+                WorkItemClose(work_item_id=item.work_item_id, status="cancelled"),
+                start_to_close_timeout=SHORT,
+            )
+            raise
+        assert self._result is not None
+        await workflow.execute_activity_method(
+            WorkActivities.close_work_item,
+            WorkItemClose(work_item_id=item.work_item_id, status="done", result=self._result),
+            start_to_close_timeout=SHORT,
+        )
+        return self._result
+
+    async def _wait_for_result(self, timeout: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(lambda: self._result is not None, timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _notify(self, item: WorkItemInput, kind: str) -> None:
+        await workflow.execute_activity_method(
+            WorkActivities.notify,
+            NoticeRequest(work_item_id=item.work_item_id, kind=kind),  # type: ignore[arg-type]
+            start_to_close_timeout=SHORT,
+            # Mail is never dropped: retried until the SMTP server takes it.
+            retry_policy=None,
+        )
+
+    @workflow.update
+    async def complete(self, request: CompleteRequest) -> WorkItemResult:
+        assert self._input is not None
+        self._completing = True
+        try:
+            if request.corrections and self._input.requires_clean_scrub:
+                outcome = await workflow.execute_activity_method(
+                    WorkActivities.check_correction,
+                    CorrectionCheck(
+                        claim_id=self._input.claim_id, corrections=request.corrections
+                    ),
+                    start_to_close_timeout=SHORT,
+                )
+                if outcome.errors:
+                    raise ApplicationError(
+                        "the corrected claim still fails the scrubber",
+                        [f.model_dump() for f in outcome.errors],
+                        type="CorrectionRejected",
+                        non_retryable=True,
+                    )
+        except BaseException:
+            self._completing = False
+            raise
+        self._result = WorkItemResult(
+            work_item_id=self._input.work_item_id,
+            action=request.action,
+            note=request.note,
+            corrections=request.corrections,
+            payer_id=request.payer_id,
+            user=request.user,
+        )
+        return self._result
+
+    @complete.validator
+    def _validate_complete(self, request: CompleteRequest) -> None:
+        if self._input is None:
+            raise ValueError("the work item is still starting; try again")
+        if self._result is not None or self._completing:
+            raise ValueError("this work item is already completed")
+        allowed = self._input.allowed_actions
+        if request.action not in allowed:
+            raise ValueError(
+                f"action '{request.action}' is not allowed here; allowed: {', '.join(allowed)}"
+            )
+        if request.action == "redirect" and not request.payer_id:
+            raise ValueError("action 'redirect' needs payer_id: the payer to send the claim to")
+        if (
+            self._input.requires_clean_scrub
+            and request.action == "resubmit"
+            and not request.corrections
+            and self._input.kind == "correction"
+        ):
+            raise ValueError("a correction needs 'corrections': the fields of the claim to change")
+
+    @workflow.query
+    def status(self) -> str:
+        return "done" if self._result is not None else "open"
