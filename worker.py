@@ -46,6 +46,7 @@ def build_worker(
     clearinghouse: Clearinghouse,
     task_queue: str | None = None,
     executor: ThreadPoolExecutor | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     claims = ClaimActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
                              client=client)
@@ -72,9 +73,10 @@ def build_worker(
             work.notify,
             edi.poll_clearinghouse,
         ],
-        activity_executor=executor or ThreadPoolExecutor(max_workers=32),
+        activity_executor=executor or ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,
         max_concurrent_workflow_tasks=64,
+        max_cached_workflows=max_cached_workflows,
     )
 
 

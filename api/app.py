@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api import errors
-from api.routes import claims, edi, users, work_items
+from api import errors, pages
+from api.routes import claims, edi, metrics, users, work_items
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
 from reclaim.db import get_engine
@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (claims, edi, work_items, users):
+    for module in (claims, edi, work_items, users, metrics):
         app.include_router(module.router)
+    pages.install(app)
     _mount_codec(app, settings)
     return app
 

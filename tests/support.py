@@ -4,6 +4,7 @@ that delivers what it released to Reclaim through the real ingestion path."""
 from __future__ import annotations
 
 import time
+import uuid
 from copy import deepcopy
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,6 +44,8 @@ def claim_doc(**changes: Any) -> dict[str, Any]:
     """The DESIGN.md claim, dated a few days ago, with `changes` applied (dotted keys allowed)."""
     doc = deepcopy(DESIGN_CLAIM)
     doc["service_date"] = (date.today() - timedelta(days=5)).isoformat()
+    # A member of its own, so the scrubber's duplicate-claim edit never links two tests.
+    doc["patient"]["member_id"] = f"W{uuid.uuid4().int % 10**9:09d}"
     for key, value in changes.items():
         target = doc
         parts = key.split("__")

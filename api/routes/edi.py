@@ -45,14 +45,25 @@ async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONRe
     result = await run_in_threadpool(ingest)
     if result.error is not None:
         # Unreadable: 400 when it is not X12 at all, 422 when an X12 file is malformed.
-        code = 400 if result.type is None else 422
+        code = 422 if _looks_like_x12(raw) else 400
+        error = result.error
         return JSONResponse(status_code=code, content={
-            "error": "the file cannot be read safely", **result.as_dict(),
-            "detail": result.error.get("detail")})
+            "error": "the file cannot be read safely",
+            "detail": error.get("detail"),
+            "segment_index": error.get("segment_index"),
+            "segment_id": error.get("segment_id"),
+            "element": error.get("element"),
+            "file_id": result.file_id,
+            "stored": True,
+        })
     if result.signals:
         await deliver_signals(client, result.signals)
     await run_in_threadpool(_mark, engine, result.file_id)
     return JSONResponse(status_code=202, content=result.as_dict())
+
+
+def _looks_like_x12(raw: bytes) -> bool:
+    return raw.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA")
 
 
 def _mark(engine: Any, file_id: int) -> None:

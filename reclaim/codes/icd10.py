@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -69,7 +70,9 @@ _release = RELEASE
 @cache
 def _lib() -> ModuleType:
     # Importing the package parses a 10 MB XML file (about 2 s): only when a code is looked up.
-    import simple_icd_10_cm
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # its importlib.resources calls
+        import simple_icd_10_cm
 
     return simple_icd_10_cm
 
@@ -82,7 +85,9 @@ def release() -> CodeSetRelease:
 def use_release(*, codes_path: str, tabular_path: str, release: CodeSetRelease) -> None:
     """Check codes against another CMS release (its code list and tabular XML files)."""
     global _release
-    _lib().change_version(all_codes_file_path=codes_path, classification_data_file_path=tabular_path)
+    _lib().change_version(
+        all_codes_file_path=codes_path, classification_data_file_path=tabular_path
+    )
     _release = release
     lookup.cache_clear()
 
@@ -118,6 +123,17 @@ def lookup(code: str) -> IcdCode | None:
     )
 
 
+def all_codes() -> list[str]:
+    """Every category and subcategory of the release, with dots (E11, E11.9, ...)."""
+    lib = _lib()
+    return [c for c in lib.get_all_codes(with_dots=True) if lib.is_category_or_subcategory(c)]
+
+
+def is_well_formed(code: str) -> bool:
+    """Shaped like an ICD-10-CM code (a letter, a digit, a character, then up to 4 after a dot)."""
+    return bool(_CODE_SHAPE.match(normalise(code)))
+
+
 def is_valid(code: str) -> bool:
     return lookup(code) is not None
 
@@ -127,10 +143,10 @@ def is_billable(code: str, *, on: date) -> bool | None:
     tell (the code is unknown here and the date lies outside the release's window)."""
     found = lookup(code)
     if found is not None:
-        # A code with children stays non-billable; a leaf may have been split by a later release.
+        # A code with children stays non-billable; a leaf may be split or new in other releases.
         if not found.billable or _release.covers(on):
             return found.billable
-        return None if on > _release.effective_through else True
+        return None
     return False if _release.covers(on) else None
 
 
@@ -170,11 +186,12 @@ def age_on(birth_date: date, on: date) -> int:
 def _is_manifestation(code: str) -> bool:
     lib = _lib()
     node = code
-    while node and lib.is_category_or_subcategory(node):
+    while True:
         if _MANIFESTATION.search(lib.get_description(node)):
             return True
+        if len(node) <= 3:  # the category; above it are blocks, whose names may repeat it
+            return False
         node = lib.get_parent(node)
-    return False
 
 
 @cache

@@ -1,4 +1,5 @@
-"""The API in process (httpx ASGI transport), users of every role, a Temporal client."""
+"""The API in process (httpx ASGI transport), users of every role, and the dev server's client
+(not the time-skipping one: workflows nobody works would hold its clock)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,12 @@ ROLES = ("coder", "front_desk", "biller", "manager", "admin")
 
 
 @pytest.fixture
-async def api(ts_env: WorkflowEnvironment, engine: Engine,
+async def api(dev_env: WorkflowEnvironment, engine: Engine,
               settings: Settings) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """One client per role (Bearer tokens) plus `anonymous`."""
     import uuid
 
-    settings = settings.model_copy(update={"search_attributes": False})
-    app = create_app(settings, client=ts_env.client)
+    app = create_app(settings, client=dev_env.client)
     tokens = {}
     with session_scope(engine) as session:
         for role in ROLES:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from reclaim.config import Settings
@@ -20,6 +21,8 @@ from reclaim.schemas import ClaimDocument
 from tests.support import InProcessPayer, Pump
 from worker import build_worker
 from workflows.start import create_and_start
+from workflows.types import CompleteRequest, WorkItemResult
+from workflows.work_item import WorkItemWorkflow
 
 
 @dataclass
@@ -57,6 +60,29 @@ class Stack:
                 raise AssertionError(f"claim {claim_id} is {current}, expected {statuses}")
             await asyncio.sleep(0.05)
 
+    async def complete(self, item: WorkItem, request: CompleteRequest) -> WorkItemResult:
+        """Complete a work item as the API does, once its workflow has started."""
+        assert item.workflow_id is not None
+        handle = self.client.get_workflow_handle(item.workflow_id)
+        for _ in range(200):
+            try:
+                return await handle.execute_update(WorkItemWorkflow.complete, request,
+                                                   result_type=WorkItemResult)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"work item workflow {item.workflow_id} never started")
+
+    async def wait_item_status(self, item_id: int | None, status: str,
+                               timeout: float = 30) -> bool:
+        def check() -> bool:
+            with Session(self.engine) as session:
+                item = session.get(WorkItem, item_id)
+                return item is not None and item.status == status
+
+        return bool(await _poll(check, timeout, f"work item {item_id} never became {status}"))
+
     async def wait_item(self, claim_id: int, *, kind: str | None = None,
                         timeout: float = 30) -> WorkItem:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -74,13 +100,27 @@ class Stack:
             await asyncio.sleep(0.05)
 
 
+async def _poll(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(what)
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def stack(ts_env: WorkflowEnvironment, engine: Engine, settings: Settings,
                 tmp_path: Path) -> AsyncIterator[Stack]:
     payer = InProcessPayer(tmp_path / "payer")
     client = ts_env.client
     settings = settings.model_copy(update={"search_attributes": False})
-    worker = build_worker(client, settings, engine=engine, clearinghouse=payer)
+    # No workflow cache: every task replays the history from the start, so each test also
+    # checks determinism, and a stopped worker leaves no sticky queue behind.
+    worker = build_worker(client, settings, engine=engine, clearinghouse=payer,
+                          max_cached_workflows=0)
     running = asyncio.create_task(worker.run())
     stack = Stack(ts_env, client, engine, settings, payer, Pump(payer, engine, client), worker)
     try:

@@ -24,7 +24,6 @@ from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 from worker import build_worker
 from workflows.types import ClaimResult, CompleteRequest
-from workflows.work_item import WorkItemWorkflow
 
 
 def handle(stack: Stack, claim_id: int) -> WorkflowHandle:  # type: ignore[type-arg]
@@ -57,9 +56,7 @@ async def test_payer_silence_opens_a_follow_up_then_the_835_closes_it(stack: Sta
     await stack.pump()
     await stack.wait_status(claim_id, "paid")
     await handle(stack, claim_id).result()
-    with Session(stack.engine) as session:
-        closed = session.get(WorkItem, item.id)
-        assert closed is not None and closed.status == "cancelled"
+    assert await stack.wait_item_status(item.id, "cancelled")
 
 
 async def test_277ca_rejection_goes_to_a_coder_and_back_as_an_original(stack: Stack) -> None:
@@ -70,9 +67,8 @@ async def test_277ca_rejection_goes_to_a_coder_and_back_as_an_original(stack: St
     item = await stack.wait_item(claim_id, kind="correction")
     assert item.queue == "coder"
     fixed = claim_doc()["patient"] | {"member_id": "W987654321"}
-    await stack.client.get_workflow_handle(item.workflow_id).execute_update(
-        WorkItemWorkflow.complete,
-        CompleteRequest(action="resubmit", corrections={"patient": fixed}, user="cody"),
+    await stack.complete(
+        item, CompleteRequest(action="resubmit", corrections={"patient": fixed}, user="cody")
     )
     await stack.wait_status(claim_id, "submitted")
     await stack.pump()
@@ -110,7 +106,7 @@ async def test_worker_restart_in_the_middle_loses_nothing(stack: Stack) -> None:
     # A second worker on the same queue takes over while the first one is gone.
     await stack.stop_worker()
     worker = build_worker(stack.client, stack.settings, engine=stack.engine,
-                          clearinghouse=stack.payer)
+                          clearinghouse=stack.payer, max_cached_workflows=0)
     async with worker:
         await stack.pump()
         await stack.wait_status(claim_id, "paid")

@@ -1,0 +1,38 @@
+"""The manager's numbers as JSON: the same KPIs the dashboard shows (reclaim.kpi)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from api.deps import SessionDep, require
+from reclaim import kpi
+from reclaim.models import User, utcnow
+
+router = APIRouter(prefix="/api/v1", tags=["metrics"])
+
+MetricsReader = Annotated[User, Depends(require("manager", "biller"))]
+
+
+@router.get("/metrics", response_model=kpi.Kpis)
+def get_metrics(
+    session: SessionDep,
+    _user: MetricsReader,
+    payer: Annotated[str | None, Query(max_length=80)] = None,
+    date_from: Annotated[date | None, Query(alias="from",
+                                            description="first service date (inclusive)")] = None,
+    date_to: Annotated[date | None, Query(alias="to",
+                                          description="last service date (inclusive)")] = None,
+) -> kpi.Kpis:
+    """KPIs over claims with service dates in [from, to] (either end open) for one payer or all."""
+    if date_from and date_to and date_from > date_to:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"from ({date_from}) is after to ({date_to})")
+    now = utcnow()
+    return kpi.compute_kpis(
+        session=session,
+        claim_filter=kpi.ClaimFilter(payer=payer or None, date_from=date_from, date_to=date_to),
+        today=now.date(), now=now,
+    )

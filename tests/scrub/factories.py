@@ -1,0 +1,93 @@
+"""Claim documents for scrubber tests: the DESIGN.md claim, changed one path at a time."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from reclaim.codes.ncci import sample_edits
+from reclaim.schemas import ClaimDocument
+from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
+
+TODAY = date(2026, 11, 27)
+
+DESIGN_CLAIM: dict[str, Any] = {
+    "claim_type": "professional",
+    "payer_id": "SANDBOX",
+    "patient": {
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "birth_date": "1960-04-02",
+        "sex": "F",
+        "member_id": "W123456789",
+        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
+    },
+    "billing_provider": {
+        "npi": "1234567893",
+        "name": "Springfield Family Medicine",
+        "tax_id": "371234567",
+        "address": {"line1": "9 Oak Ave", "city": "Springfield", "state": "IL", "zip": "62704"},
+    },
+    "rendering_provider": {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"},
+    "service_date": "2026-11-02",
+    "place_of_service": "11",
+    "diagnoses": ["E11.9", "I10"],
+    "lines": [
+        {
+            "procedure": "99214",
+            "modifiers": ["25"],
+            "units": 1,
+            "charge": "150.00",
+            "diagnosis_pointers": [1, 2],
+        }
+    ],
+}
+
+_STEP = re.compile(r"([a-z_]+)(?:\[(\d+)\])?")
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set a value at a finding-style path such as `lines[0].modifiers`."""
+    steps = [(m.group(1), m.group(2)) for m in _STEP.finditer(path)]
+    target: Any = doc
+    for i, (key, index) in enumerate(steps):
+        last = i == len(steps) - 1
+        if index is None:
+            if last:
+                target[key] = value
+            else:
+                target = target[key]
+        else:
+            items = target[key]
+            while len(items) <= int(index):
+                items.append(copy.deepcopy(items[-1]))
+            if last:
+                items[int(index)] = value
+            else:
+                target = items[int(index)]
+
+
+def claim(changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = copy.deepcopy(DESIGN_CLAIM)
+    for path, value in (changes or {}).items():
+        set_path(doc, path, value)
+    return doc
+
+
+def run(
+    doc: dict[str, Any],
+    *,
+    today: date = TODAY,
+    is_duplicate: Callable[[ClaimDocument], bool] | None = None,
+) -> list[Finding]:
+    document = ClaimDocument.model_validate(doc)
+    ctx = ScrubContext(
+        payer=load_payer_rules(document.payer_id),
+        today=today,
+        edits=sample_edits(),
+        is_duplicate=is_duplicate,
+    )
+    return scrub(document, ctx=ctx)
