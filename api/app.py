@@ -12,7 +12,8 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api import errors, pages
-from api.routes import claims, edi, metrics, users, work_items
+from api.limits import RequestSizeLimits, default_limits
+from api.routes import claims, edi, metrics, prometheus, users, work_items
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
 from reclaim.db import get_engine
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.engine = engine
     app.state.client = client
     errors.install(app)
+    app.add_middleware(RequestSizeLimits, by_prefix=default_limits())
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
 
     for module in (claims, edi, work_items, users, metrics):
         app.include_router(module.router)
+    app.include_router(prometheus.metrics_router())
     pages.install(app)
     _mount_codec(app, settings)
     return app

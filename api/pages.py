@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -429,17 +429,14 @@ def overdue_items(session: Session, f: kpi.ClaimFilter, today: date, now: dateti
 
 def dashboard_context(session: Session, f: kpi.ClaimFilter) -> dict[str, Any]:
     today, now = _today_now()
-    args: dict[str, Any] = {"session": session, "claim_filter": f, "today": today, "now": now}
-    kpis = kpi.compute_kpis(**args)
-    trend = kpi.denial_trend(**args)
-    pareto = kpi.denial_pareto(**args)
+    board = kpi.dashboard(session=session, claim_filter=f, today=today, now=now)
     aging = bar_chart([{"label": b.label, "value": b.balance, "link": b.link,
                         "title": f"{b.label} days: {b.claims} claims, {money(b.balance)}"}
-                       for b in kpis.ar_aging])
+                       for b in board.kpis.ar_aging])
     return {
-        "filter": f, "kpis": kpis, "statuses": kpi.claims_by_status(**args),
-        "queues": kpi.work_by_queue(**args), "trend": trend, "trend_chart": trend_chart(trend),
-        "pareto": pareto, "pareto_chart": pareto_chart(pareto), "aging_chart": aging,
+        "filter": f, "kpis": board.kpis, "statuses": board.statuses, "queues": board.queues,
+        "trend": board.trend, "trend_chart": trend_chart(board.trend), "pareto": board.pareto,
+        "pareto_chart": pareto_chart(board.pareto), "aging_chart": aging,
         "overdue": overdue_items(session, f, today, now),
         "work_age_buckets": [b[0] for b in kpi.WORK_AGE_BUCKETS],
         "payers": _payers(session),
@@ -498,7 +495,7 @@ def work_rows(session: Session, *, user: User, queue: str | None, assignee: str 
         query = query.where(col(WorkItem.queue).in_(queues))
         if scope != "queue":  # my queue: mine and nobody's
             query = query.where(
-                (WorkItem.assignee == user.username) | col(WorkItem.assignee).is_(None))
+                or_(col(WorkItem.assignee) == user.username, col(WorkItem.assignee).is_(None)))
     if overdue:
         query = query.where(col(WorkItem.due_at) < utcnow())
     query = query.order_by(col(WorkItem.due_at).asc().nulls_last(), col(WorkItem.id)).limit(200)
@@ -603,7 +600,11 @@ def claims_page(request: Request, session: SessionDep, _user: PageUser,
 @router.get("/partials/claims", response_class=HTMLResponse)
 def claims_partial(request: Request, session: SessionDep, _user: PageUser,
                    page: int = Query(default=1, ge=1, le=100_000)) -> HTMLResponse:
-    return render(request, "pages/_claims_table.html", claims_context(request, session, page))
+    context = claims_context(request, session, page)
+    response = render(request, "pages/_claims_table.html", context)
+    # The address bar shows the full page for this filter, not the fragment's URL.
+    response.headers["HX-Push-Url"] = f"/claims?{context['filter_query']}"
+    return response
 
 
 PAGE_SIZE = 50
@@ -845,7 +846,7 @@ async def _complete(request: Request, user: User, item: WorkItem, action: str,
     except HTTPException as exc:
         detail = exc.detail
         error = detail.get("error") if isinstance(detail, dict) else str(detail)
-        reasons = detail.get("reasons", []) if isinstance(detail, dict) else []
+        reasons: list[Any] = detail.get("reasons", []) if isinstance(detail, dict) else []
         return await run_in_threadpool(again, error=error, reasons=reasons, field_errors=[],
                                        checked=False, status_code=exc.status_code)
     target = f"/claims/{item.claim_id}?completed={quote(action)}"

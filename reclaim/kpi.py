@@ -18,7 +18,20 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import Float, Select, and_, case, distinct, extract, false, func, or_, true
+from sqlalchemy import (
+    Executable,
+    Float,
+    Select,
+    and_,
+    case,
+    distinct,
+    extract,
+    false,
+    func,
+    or_,
+    true,
+)
+from sqlalchemy import select as sql_select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, expression
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -34,6 +47,7 @@ RESOLVED_FIRST_PASS = (
     ClaimStatus.patient_responsibility,
 )
 FINAL = tuple(sorted(FINAL_STATUSES))
+OPEN = tuple(s.value for s in ClaimStatus if s not in FINAL_STATUSES)
 AR_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30),
     ("31-60", 31, 60),
@@ -107,6 +121,11 @@ def _utc_time_pg(element: utc_time, compiler: SQLCompiler, **kw: Any) -> str:
     return f"({compiler.process(list(element.clauses)[0], **kw)} AT TIME ZONE 'UTC')"
 
 
+def _rows(session: Session, query: Executable) -> list[Any]:
+    """Run an aggregate (Core) query on the session's connection; its rows as tuples."""
+    return list(session.connection().execute(query).all())
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -154,6 +173,7 @@ class ClaimFilter(BaseModel):
     max_amount: Decimal | None = Field(default=None, ge=0)
     reason: str | None = Field(default=None, pattern=r"^([A-Z]{2}-)?[A-Z0-9]{1,5}$")
     denial_month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+    denial_payer: str | None = None
     work_queue: str | None = None
     work_age: str | None = None
     overdue: bool = False
@@ -246,14 +266,15 @@ def cohort_condition(cohort: Cohort) -> ColumnElement[bool]:
         "denied": col(Claim.id).in_(_denied_claims()),
         "overturned": col(Claim.id).in_(_overturned_claims()),
         "denial_written_off": and_(
-            Claim.status == ClaimStatus.written_off, col(Claim.id).in_(_denied_claims())
+            col(Claim.status) == ClaimStatus.written_off, col(Claim.id).in_(_denied_claims())
         ),
         "denial_resolved": and_(
             col(Claim.status).in_(FINAL),
             col(Claim.closed_at).is_not(None),
             col(Claim.id).in_(_denied_claims()),
         ),
-        "open": col(Claim.status).not_in(FINAL),
+        # Listed rather than NOT IN so the status-led covering index can seek to them.
+        "open": col(Claim.status).in_(OPEN),
     }
     return conditions[cohort]
 
@@ -268,7 +289,7 @@ def _age_conditions(f: ClaimFilter, today: date) -> list[ColumnElement[bool]]:
 
 
 def _reason_condition(f: ClaimFilter) -> ColumnElement[bool] | None:
-    if f.reason is None and f.denial_month is None:
+    if f.reason is None and f.denial_month is None and f.denial_payer is None:
         return None
     query = select(Denial.claim_id)
     if f.reason is not None:
@@ -279,6 +300,8 @@ def _reason_condition(f: ClaimFilter) -> ColumnElement[bool] | None:
     if f.denial_month is not None:
         start, end = month_bounds(f.denial_month)
         query = query.where(col(Denial.created_at) >= start, col(Denial.created_at) < end)
+    if f.denial_payer is not None:
+        query = query.where(Denial.payer_id == f.denial_payer)
     return col(Claim.id).in_(query)
 
 
@@ -301,7 +324,7 @@ def _work_condition(f: ClaimFilter, now: datetime) -> ColumnElement[bool] | None
 def _search_condition(term: str) -> ColumnElement[bool]:
     term = term.strip()
     if term.isdigit():
-        return or_(Claim.id == int(term), col(Claim.member_id).ilike(f"{term}%"))
+        return or_(col(Claim.id) == int(term), col(Claim.member_id).ilike(f"{term}%"))
     like = f"{term}%"
     return or_(
         col(Claim.patient_last_name).ilike(like),
@@ -315,11 +338,11 @@ def claim_conditions(f: ClaimFilter, *, today: date, now: datetime) -> list[Colu
     if f.status:
         out.append(col(Claim.status).in_([s.strip() for s in f.status.split(",")]))
     if f.payer:
-        out.append(Claim.payer_id == f.payer)
+        out.append(col(Claim.payer_id) == f.payer)
     if f.route:
-        out.append(Claim.denial_route == f.route)
+        out.append(col(Claim.denial_route) == f.route)
     if f.assignee:
-        out.append(Claim.assigned_to == f.assignee)
+        out.append(col(Claim.assigned_to) == f.assignee)
     if f.date_from:
         out.append(col(Claim.service_date) >= f.date_from)
     if f.date_to:
@@ -415,186 +438,6 @@ class Kpis(BaseModel):
     top_denial_reasons: list[ReasonRow]
 
 
-def _ratio(num: Any, den: Any, num_link: str, den_link: str) -> Ratio:
-    n, d = Decimal(str(num or 0)), Decimal(str(den or 0))
-    return Ratio(numerator=n, denominator=d, rate=float(n / d) if d else None,
-                 numerator_link=num_link, denominator_link=den_link)
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
-def _aging_case(today: date) -> ColumnElement[str]:
-    whens = []
-    for label, _low, high in AR_BUCKETS:
-        if high is not None:
-            whens.append((col(Claim.service_date) >= today - timedelta(days=high), label))
-    return case(*whens, else_=AR_BUCKETS[-1][0])
-
-
-def _claim_totals(session: Session, conditions: list[ColumnElement[bool]],
-                  today: date) -> dict[str, Any]:
-    """One pass over the filtered claims for every claim-level count and sum."""
-    adjudicated = cohort_condition("adjudicated")
-    denied_fp = cohort_condition("denied_first_pass")
-    is_open = cohort_condition("open")
-    balance = (col(Claim.total_charge) - col(Claim.paid_amount)
-               - col(Claim.patient_responsibility))
-    bucket = _aging_case(today)
-    columns: dict[str, ColumnElement[Any]] = {
-        "scrubbed": _count_if(cohort_condition("scrubbed")),
-        "clean": _count_if(cohort_condition("clean")),
-        "adjudicated": _count_if(adjudicated),
-        "denied_first_pass": _count_if(denied_fp),
-        "fpr": _count_if(cohort_condition("first_pass_resolved")),
-        "adjudicated_charges": _sum_if(adjudicated, Claim.total_charge),
-        "denied_charges": _sum_if(denied_fp, Claim.total_charge),
-        "net_revenue": func.coalesce(
-            func.sum(col(Claim.paid_amount) + col(Claim.patient_responsibility)), 0
-        ),
-    }
-    for label, _low, _high in AR_BUCKETS:
-        in_bucket = and_(is_open, bucket == label)
-        columns[f"ar_count_{label}"] = _count_if(in_bucket)
-        columns[f"ar_balance_{label}"] = _sum_if(in_bucket, balance)
-    query = select(*(c.label(k) for k, c in columns.items())).select_from(Claim)
-    row = session.exec(query.where(*conditions)).one()
-    return dict(row._mapping)
-
-
-def _denial_totals(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, Any]:
-    first = _first_denials()
-    resolved = cohort_condition("denial_resolved")
-    written_off = Claim.status == ClaimStatus.written_off
-    balance = (col(Claim.total_charge) - col(Claim.paid_amount)
-               - col(Claim.patient_responsibility))
-    query = (
-        select(
-            func.count().label("denied"),
-            _count_if(cohort_condition("overturned")).label("overturned"),
-            _count_if(written_off).label("written_off"),
-            _sum_if(written_off, balance).label("written_off_amount"),
-            _count_if(resolved).label("resolved"),
-            func.avg(case((resolved, days_between(first.c.first_at, Claim.closed_at)))).label(
-                "avg_days"
-            ),
-        )
-        .select_from(Claim)
-        .join(first, first.c.claim_id == Claim.id)
-        .where(*conditions)
-    )
-    return dict(session.exec(query).one()._mapping)
-
-
-def _recovered(session: Session, conditions: list[ColumnElement[bool]]) -> Decimal:
-    first = _first_denials()
-    query = (
-        select(func.coalesce(func.sum(Remittance.paid), 0))
-        .select_from(Remittance)
-        .join(first, first.c.claim_id == Remittance.claim_id)
-        .join(Claim, col(Claim.id) == Remittance.claim_id)
-        .where(col(Remittance.id) > first.c.first_remittance_id, *conditions)
-    )
-    return _money(session.exec(query).one())
-
-
-def _appeal_days(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[float | None,
-                                                                                     int]:
-    """Days from the appeal work item opening (the denial was routed) to the appeal being sent."""
-    query = (
-        select(
-            func.avg(days_between(WorkItem.created_at, WorkItem.completed_at)),
-            func.count(),
-        )
-        .select_from(WorkItem)
-        .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.queue == "appeal", WorkItem.resolution == "appeal_sent",
-               col(WorkItem.completed_at).is_not(None), *conditions)
-    )
-    avg, count = session.exec(query).one()
-    return (float(avg) if avg is not None else None), int(count)
-
-
-def top_denial_reasons(
-    *, session: Session, claim_filter: ClaimFilter, today: date, now: datetime, limit: int = 20
-) -> list[ReasonRow]:
-    """Denials grouped by the claim's payer, month denied, group and CARC; most frequent first."""
-    conditions = claim_conditions(claim_filter.period(), today=today, now=now)
-    year = extract("year", utc_time(Denial.created_at))
-    month = extract("month", utc_time(Denial.created_at))
-    query = (
-        select(
-            Claim.payer_id, year.label("y"), month.label("m"), Denial.group, Denial.carc,
-            func.count().label("n"), func.count(distinct(Denial.claim_id)).label("claims"),
-            func.coalesce(func.sum(Denial.amount), 0).label("amount"),
-        )
-        .join(Claim, col(Claim.id) == Denial.claim_id)
-        .where(*conditions)
-        .group_by(Claim.payer_id, year, month, Denial.group, Denial.carc)
-        .order_by(func.count().desc(), Claim.payer_id, year.desc(), month.desc(), Denial.carc)
-        .limit(limit)
-    )
-    rows = []
-    for payer, y, m, group, carc, n, claims, amount in session.exec(query).all():
-        month_label = f"{int(y):04d}-{int(m):02d}"
-        link_filter = claim_filter.period().model_copy(update={"payer": payer})
-        rows.append(ReasonRow(
-            payer=payer, month=month_label, group=group, carc=carc, label=describe_carc(carc),
-            denials=int(n), claims=int(claims), amount=_money(amount),
-            link=link_filter.link(reason=f"{group}-{carc}", denial_month=month_label),
-        ))
-    return rows
-
-
-def compute_kpis(
-    *, session: Session, claim_filter: ClaimFilter, today: date, now: datetime
-) -> Kpis:
-    f = claim_filter.period()
-    conditions = claim_conditions(f, today=today, now=now)
-    t = _claim_totals(session, conditions, today)
-    d = _denial_totals(session, conditions)
-    appeal_avg, appeal_count = _appeal_days(session, conditions)
-
-    def link(cohort: str, **extra: Any) -> str:
-        return f.link(cohort=cohort, **extra)
-
-    aging = [
-        AgingBucket(label=label, min_days=low, max_days=high,
-                    claims=int(t[f"ar_count_{label}"]), balance=_money(t[f"ar_balance_{label}"]),
-                    link=link("open", min_age=low, max_age=high))
-        for label, low, high in AR_BUCKETS
-    ]
-    return Kpis(
-        as_of=today, payer=f.payer, date_from=f.date_from, date_to=f.date_to,
-        clean_claim_rate=_ratio(t["clean"], t["scrubbed"], link("clean"), link("scrubbed")),
-        first_pass_resolution_rate=_ratio(t["fpr"], t["adjudicated"],
-                                          link("first_pass_resolved"), link("adjudicated")),
-        initial_denial_rate=_ratio(t["denied_first_pass"], t["adjudicated"],
-                                   link("denied_first_pass"), link("adjudicated")),
-        initial_denial_rate_by_charges=_ratio(
-            _money(t["denied_charges"]), _money(t["adjudicated_charges"]),
-            link("denied_first_pass"), link("adjudicated")),
-        overturn_rate=_ratio(d["overturned"], d["denied"], link("overturned"), link("denied")),
-        denial_write_off_share=_ratio(
-            _money(d["written_off_amount"]), _money(t["net_revenue"]),
-            link("denial_written_off"), f.link()),
-        dollars_recovered=_recovered(session, conditions),
-        dollars_recovered_link=link("overturned"),
-        days_to_resolve_denial=DaysStat(
-            average_days=float(d["avg_days"]) if d["avg_days"] is not None else None,
-            count=int(d["resolved"]), link=link("denial_resolved")),
-        days_denial_to_appeal=DaysStat(average_days=appeal_avg, count=appeal_count,
-                                       link=link("denied", status="appealing")),
-        ar_aging=aging,
-        top_denial_reasons=top_denial_reasons(session=session, claim_filter=f, today=today,
-                                              now=now),
-    )
-
-
-# ---------------------------------------------------------------- dashboard breakdowns
-
-
 class StatusCount(BaseModel):
     status: str
     claims: int
@@ -627,98 +470,355 @@ class ParetoRow(BaseModel):
     link: str
 
 
+class Dashboard(BaseModel):
+    kpis: Kpis
+    statuses: list[StatusCount]
+    queues: list[QueueLoad]
+    trend: list[TrendPoint]
+    pareto: list[ParetoRow]
+
+
+class _Group(BaseModel):
+    """Claims sharing status, first-pass flags and attempts: one row of the grouped scan."""
+
+    status: str
+    clean: bool | None
+    denied: bool | None
+    attempts: int
+    claims: int
+    charges: Decimal
+    paid: Decimal
+    patient: Decimal
+
+
+def _ratio(num: Any, den: Any, num_link: str, den_link: str) -> Ratio:
+    n, d = Decimal(str(num or 0)), Decimal(str(den or 0))
+    return Ratio(numerator=n, denominator=d, rate=float(n / d) if d else None,
+                 numerator_link=num_link, denominator_link=den_link)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _claim_groups(session: Session, conditions: list[ColumnElement[bool]]) -> list[_Group]:
+    """The filtered claims grouped by what the claim-level KPIs need. The grouping columns lead
+    the covering index ix_claim_kpi, so this is one ordered index scan, never the wide rows."""
+    keys = (col(Claim.status), col(Claim.clean_first_pass), col(Claim.denied_first_pass),
+            col(Claim.attempts))
+    query = (
+        sql_select(*keys, func.count(), func.coalesce(func.sum(Claim.total_charge), 0),
+               func.coalesce(func.sum(Claim.paid_amount), 0),
+               func.coalesce(func.sum(Claim.patient_responsibility), 0))
+        .where(*conditions)
+        .group_by(*keys)
+    )
+    return [
+        _Group(status=s, clean=_flag(c), denied=_flag(d), attempts=int(a or 0), claims=int(n),
+               charges=_money(ch), paid=_money(p), patient=_money(pr))
+        for s, c, d, a, n, ch, p, pr in _rows(session, query)
+    ]
+
+
+def _group_totals(groups: list[_Group]) -> dict[str, Any]:
+    """Sums of the grouped rows, by the same rules as `cohort_condition`."""
+    adjudicated = [g for g in groups if g.denied is not None]
+    denied = [g for g in adjudicated if g.denied]
+    return {
+        "scrubbed": sum(g.claims for g in groups if g.clean is not None),
+        "clean": sum(g.claims for g in groups if g.clean),
+        "adjudicated": sum(g.claims for g in adjudicated),
+        "denied_first_pass": sum(g.claims for g in denied),
+        "fpr": sum(g.claims for g in adjudicated if g.denied is False and g.attempts <= 1
+                   and g.status in RESOLVED_FIRST_PASS),
+        "adjudicated_charges": sum((g.charges for g in adjudicated), ZERO),
+        "denied_charges": sum((g.charges for g in denied), ZERO),
+        "net_revenue": sum((g.paid + g.patient for g in groups), ZERO),
+    }
+
+
+def _aging_case(today: date) -> ColumnElement[str]:
+    whens = []
+    for label, _low, high in AR_BUCKETS:
+        if high is not None:
+            whens.append((col(Claim.service_date) >= today - timedelta(days=high), label))
+    return case(*whens, else_=AR_BUCKETS[-1][0])
+
+
+def _balance() -> ColumnElement[Decimal]:
+    return col(Claim.total_charge) - col(Claim.paid_amount) - col(Claim.patient_responsibility)
+
+
+def _aging(session: Session, conditions: list[ColumnElement[bool]], f: ClaimFilter,
+           today: date) -> list[AgingBucket]:
+    bucket = _aging_case(today)
+    query = (
+        sql_select(bucket, func.count(), func.coalesce(func.sum(_balance()), 0))
+        .where(cohort_condition("open"), *conditions)
+        .group_by(bucket)
+    )
+    found = {label: (int(n), _money(b)) for label, n, b in _rows(session, query)}
+    return [
+        AgingBucket(label=label, min_days=low, max_days=high,
+                    claims=found.get(label, (0, ZERO))[0],
+                    balance=found.get(label, (0, ZERO))[1],
+                    link=f.link(cohort="open", min_age=low, max_age=high))
+        for label, low, high in AR_BUCKETS
+    ]
+
+
+def _denial_totals(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, Any]:
+    """Over denied claims: overturned, recovered, written off, resolved and how fast."""
+    first = _first_denials()
+    later_first = _first_denials()
+    later = (
+        sql_select(
+            col(Remittance.claim_id).label("claim_id"),
+            func.sum(Remittance.paid).label("paid"),
+            func.max(case((col(Remittance.paid) > 0, 1), else_=0)).label("any_paid"),
+        )
+        .join(later_first, later_first.c.claim_id == Remittance.claim_id)
+        .where(col(Remittance.id) > later_first.c.first_remittance_id)
+        .group_by(col(Remittance.claim_id))
+        .subquery("later")
+    )
+    resolved = and_(col(Claim.status).in_(FINAL), col(Claim.closed_at).is_not(None))
+    written_off = col(Claim.status) == ClaimStatus.written_off
+    query = (
+        sql_select(
+            func.count().label("denied"),
+            _count_if(later.c.any_paid == 1).label("overturned"),
+            func.coalesce(func.sum(later.c.paid), 0).label("recovered"),
+            _sum_if(written_off, _balance()).label("written_off_amount"),
+            _count_if(resolved).label("resolved"),
+            func.avg(case((resolved, days_between(first.c.first_at, Claim.closed_at)))).label(
+                "avg_days"),
+        )
+        .select_from(first)
+        .join(Claim, col(Claim.id) == first.c.claim_id)
+        .outerjoin(later, later.c.claim_id == first.c.claim_id)
+        .where(*conditions)
+    )
+    return dict(_rows(session, query)[0]._mapping)
+
+
+def _appeal_days(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[float | None,
+                                                                                     int]:
+    """Days from the appeal work item opening (the denial was routed) to the appeal being sent."""
+    query = (
+        sql_select(func.avg(days_between(WorkItem.created_at, WorkItem.completed_at)),
+                   func.count())
+        .select_from(WorkItem)
+        .where(col(WorkItem.queue) == "appeal", col(WorkItem.resolution) == "appeal_sent",
+               col(WorkItem.completed_at).is_not(None))
+    )
+    if conditions:
+        query = query.join(Claim, col(Claim.id) == WorkItem.claim_id).where(*conditions)
+    avg, count = _rows(session, query)[0]
+    return (float(avg) if avg is not None else None), int(count)
+
+
+def _reason_counts(session: Session, conditions: list[ColumnElement[bool]],
+                   ) -> list[tuple[str, str, str, str, int, int, Decimal]]:
+    """Denials by the payer that denied, the month denied (UTC), group and CARC; most first:
+    (payer, month, group, carc, denials, claims, amount)."""
+    year = extract("year", utc_time(Denial.created_at))
+    month = extract("month", utc_time(Denial.created_at))
+    keys = (col(Denial.payer_id), year, month, col(Denial.group), col(Denial.carc))
+    query = sql_select(*keys, func.count(), func.count(distinct(col(Denial.claim_id))),
+                   func.coalesce(func.sum(Denial.amount), 0)).group_by(*keys)
+    if conditions:  # the claim rows are read only when a filter needs them
+        query = query.join(Claim, col(Claim.id) == Denial.claim_id).where(*conditions)
+    rows = [(payer, f"{int(y):04d}-{int(m):02d}", group, carc, int(n), int(claims),
+             _money(amount))
+            for payer, y, m, group, carc, n, claims, amount in _rows(session, query)]
+    rows.sort(key=lambda r: (-r[4], r[0], r[1], r[2], r[3]))
+    return rows
+
+
+def _reason_rows(counts: list[tuple[str, str, str, str, int, int, Decimal]], f: ClaimFilter,
+                 limit: int = 20) -> list[ReasonRow]:
+    return [
+        ReasonRow(payer=payer, month=month, group=group, carc=carc, label=describe_carc(carc),
+                  denials=n, claims=claims, amount=amount,
+                  link=f.link(reason=f"{group}-{carc}", denial_month=month, denial_payer=payer))
+        for payer, month, group, carc, n, claims, amount in counts[:limit]
+    ]
+
+
+def top_denial_reasons(*, session: Session, claim_filter: ClaimFilter, today: date,
+                       now: datetime, limit: int = 20) -> list[ReasonRow]:
+    f = claim_filter.period()
+    return _reason_rows(_reason_counts(session, claim_conditions(f, today=today, now=now)), f,
+                        limit)
+
+
+def _kpis(session: Session, f: ClaimFilter, conditions: list[ColumnElement[bool]],
+          groups: list[_Group], reasons: list[ReasonRow], today: date) -> Kpis:
+    t = _group_totals(groups)
+    d = _denial_totals(session, conditions)
+    appeal_avg, appeal_count = _appeal_days(session, conditions)
+
+    def link(cohort: str, **extra: Any) -> str:
+        return f.link(cohort=cohort, **extra)
+
+    return Kpis(
+        as_of=today, payer=f.payer, date_from=f.date_from, date_to=f.date_to,
+        clean_claim_rate=_ratio(t["clean"], t["scrubbed"], link("clean"), link("scrubbed")),
+        first_pass_resolution_rate=_ratio(t["fpr"], t["adjudicated"],
+                                          link("first_pass_resolved"), link("adjudicated")),
+        initial_denial_rate=_ratio(t["denied_first_pass"], t["adjudicated"],
+                                   link("denied_first_pass"), link("adjudicated")),
+        initial_denial_rate_by_charges=_ratio(
+            t["denied_charges"], t["adjudicated_charges"],
+            link("denied_first_pass"), link("adjudicated")),
+        overturn_rate=_ratio(d["overturned"], d["denied"], link("overturned"), link("denied")),
+        denial_write_off_share=_ratio(
+            _money(d["written_off_amount"]), t["net_revenue"],
+            link("denial_written_off"), f.link()),
+        dollars_recovered=_money(d["recovered"]),
+        dollars_recovered_link=link("overturned"),
+        days_to_resolve_denial=DaysStat(
+            average_days=float(d["avg_days"]) if d["avg_days"] is not None else None,
+            count=int(d["resolved"]), link=link("denial_resolved")),
+        days_denial_to_appeal=DaysStat(average_days=appeal_avg, count=appeal_count,
+                                       link=link("denied", status="appealing")),
+        ar_aging=_aging(session, conditions, f, today),
+        top_denial_reasons=reasons,
+    )
+
+
+def compute_kpis(
+    *, session: Session, claim_filter: ClaimFilter, today: date, now: datetime
+) -> Kpis:
+    """Every KPI of DOMAIN.md for the filter's payer and service-date period."""
+    f = claim_filter.period()
+    conditions = claim_conditions(f, today=today, now=now)
+    groups = _claim_groups(session, conditions)
+    reasons = _reason_rows(_reason_counts(session, conditions), f)
+    return _kpis(session, f, conditions, groups, reasons, today)
+
+
+def dashboard(*, session: Session, claim_filter: ClaimFilter, today: date,
+              now: datetime) -> Dashboard:
+    """The KPIs plus the dashboard's breakdowns, sharing the grouped scans between them."""
+    f = claim_filter.period()
+    conditions = claim_conditions(f, today=today, now=now)
+    groups = _claim_groups(session, conditions)
+    counts = _reason_counts(session, conditions)
+    return Dashboard(
+        kpis=_kpis(session, f, conditions, groups, _reason_rows(counts, f), today),
+        statuses=_statuses(groups, f),
+        queues=work_by_queue(session=session, claim_filter=f, today=today, now=now),
+        trend=denial_trend(session=session, claim_filter=f, today=today, now=now),
+        pareto=_pareto(counts, f),
+    )
+
+
+# ---------------------------------------------------------------- dashboard breakdowns
+
+
+def _statuses(groups: list[_Group], f: ClaimFilter) -> list[StatusCount]:
+    claims: dict[str, int] = {}
+    charges: dict[str, Decimal] = {}
+    for g in groups:
+        claims[g.status] = claims.get(g.status, 0) + g.claims
+        charges[g.status] = charges.get(g.status, ZERO) + g.charges
+    order = {s.value: i for i, s in enumerate(ClaimStatus)}
+    return [StatusCount(status=s, claims=n, charges=charges[s], link=f.link(status=s))
+            for s, n in sorted(claims.items(), key=lambda kv: order.get(kv[0], len(order)))]
+
+
 def claims_by_status(*, session: Session, claim_filter: ClaimFilter, today: date,
                      now: datetime) -> list[StatusCount]:
     f = claim_filter.period()
-    query = (
-        select(Claim.status, func.count(), func.coalesce(func.sum(Claim.total_charge), 0))
-        .where(*claim_conditions(f, today=today, now=now))
-        .group_by(Claim.status)
-    )
-    order = {s.value: i for i, s in enumerate(ClaimStatus)}
-    rows = [StatusCount(status=s, claims=int(n), charges=_money(c), link=f.link(status=s))
-            for s, n, c in session.exec(query).all()]
-    return sorted(rows, key=lambda r: order.get(r.status, len(order)))
+    return _statuses(_claim_groups(session, claim_conditions(f, today=today, now=now)), f)
 
 
 def work_by_queue(*, session: Session, claim_filter: ClaimFilter, today: date,
                   now: datetime) -> list[QueueLoad]:
     """Claims with open work, per queue: how many, how many overdue, by the item's age."""
     f = claim_filter.period()
+    conditions = claim_conditions(f, today=today, now=now)
     whens = [
         (col(WorkItem.created_at) > now - timedelta(days=high + 1), label)
         for label, _low, high in WORK_AGE_BUCKETS if high is not None
     ]
     age = case(*whens, else_=WORK_AGE_BUCKETS[-1][0])
     overdue = col(WorkItem.due_at) < now
-    query = (
-        select(WorkItem.queue, age.label("age"), func.count(distinct(WorkItem.claim_id)),
-               func.count(distinct(case((overdue, WorkItem.claim_id)))))
-        .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.status == "open", *claim_conditions(f, today=today, now=now))
-        .group_by(WorkItem.queue, age)
-    )
-    totals = (
-        select(WorkItem.queue, func.count(distinct(WorkItem.claim_id)),
-               func.count(distinct(case((overdue, WorkItem.claim_id)))))
-        .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.status == "open", *claim_conditions(f, today=today, now=now))
-        .group_by(WorkItem.queue)
-    )
+    claims = func.count(distinct(col(WorkItem.claim_id)))
+    late = func.count(distinct(case((overdue, WorkItem.claim_id))))
+
+    def scoped(query: Any) -> Any:
+        query = query.where(col(WorkItem.status) == "open")
+        if conditions:
+            query = query.join(Claim, col(Claim.id) == WorkItem.claim_id).where(*conditions)
+        return query
+
+    queue_col = col(WorkItem.queue)
+    by_age = scoped(sql_select(queue_col, age, claims).group_by(queue_col, age))
+    totals = scoped(sql_select(queue_col, claims, late).group_by(queue_col))
     ages: dict[str, dict[str, int]] = {}
-    for queue, bucket, n, _late in session.exec(query).all():
+    for queue, bucket, n in _rows(session, by_age):
         ages.setdefault(queue, {})[bucket] = int(n)
-    loads = []
-    for queue, n, late in sorted(session.exec(totals).all()):
-        loads.append(QueueLoad(
-            queue=queue, open=int(n), overdue=int(late),
+    return [
+        QueueLoad(
+            queue=queue, open=int(n), overdue=int(n_late),
             by_age={b[0]: ages.get(queue, {}).get(b[0], 0) for b in WORK_AGE_BUCKETS},
             open_link=f.link(work_queue=queue),
             overdue_link=f.link(work_queue=queue, overdue=True),
             age_links={b[0]: f.link(work_queue=queue, work_age=b[0]) for b in WORK_AGE_BUCKETS},
-        ))
-    return loads
+        )
+        for queue, n, n_late in sorted(_rows(session, totals))
+    ]
 
 
 def denial_trend(*, session: Session, claim_filter: ClaimFilter, today: date, now: datetime,
                  months: int = 12) -> list[TrendPoint]:
-    """Initial denial rate per service month (the last `months` when no period is given)."""
+    """Initial denial rate per service month (the last `months` when no period is given).
+    Grouped by day in SQL (a covering index range), folded into months here."""
     f = claim_filter.period()
     if f.date_from is None:
         start = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
         f = f.model_copy(update={"date_from": start})
-    year = extract("year", Claim.service_date)
-    month = extract("month", Claim.service_date)
     query = (
-        select(year, month, func.count(), _count_if(cohort_condition("denied_first_pass")))
+        sql_select(col(Claim.service_date), func.count(),
+                   _count_if(cohort_condition("denied_first_pass")))
         .where(cohort_condition("adjudicated"), *claim_conditions(f, today=today, now=now))
-        .group_by(year, month)
-        .order_by(year, month)
+        .group_by(col(Claim.service_date))
     )
-    return [
-        TrendPoint(month=f"{int(y):04d}-{int(m):02d}", adjudicated=int(n), denied=int(dn),
-                   rate=(int(dn) / int(n)) if n else None)
-        for y, m, n, dn in session.exec(query).all()
-    ]
+    per_month: dict[str, list[int]] = {}
+    for day, n, denied in _rows(session, query):
+        key = (day if isinstance(day, date) else date.fromisoformat(str(day))).strftime("%Y-%m")
+        totals = per_month.setdefault(key, [0, 0])
+        totals[0] += int(n)
+        totals[1] += int(denied)
+    return [TrendPoint(month=m, adjudicated=n, denied=dn, rate=dn / n if n else None)
+            for m, (n, dn) in sorted(per_month.items())]
+
+
+def _pareto(counts: list[tuple[str, str, str, str, int, int, Decimal]], f: ClaimFilter,
+            limit: int = 10) -> list[ParetoRow]:
+    per_reason: dict[tuple[str, str], int] = {}
+    for _payer, _month, group, carc, n, _claims, _amount in counts:
+        per_reason[(group, carc)] = per_reason.get((group, carc), 0) + n
+    ranked = sorted(per_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    total = sum(per_reason.values())
+    out: list[ParetoRow] = []
+    running = 0
+    for (group, carc), n in ranked[:limit]:
+        running += n
+        out.append(ParetoRow(reason=f"{group}-{carc}", label=describe_carc(carc), denials=n,
+                             cumulative_share=running / total if total else 0.0,
+                             link=f.link(reason=f"{group}-{carc}")))
+    return out
 
 
 def denial_pareto(*, session: Session, claim_filter: ClaimFilter, today: date, now: datetime,
                   limit: int = 10) -> list[ParetoRow]:
     f = claim_filter.period()
-    query = (
-        select(Denial.group, Denial.carc, func.count())
-        .join(Claim, col(Claim.id) == Denial.claim_id)
-        .where(*claim_conditions(f, today=today, now=now))
-        .group_by(Denial.group, Denial.carc)
-        .order_by(func.count().desc(), Denial.group, Denial.carc)
-    )
-    rows = session.exec(query).all()
-    total = sum(int(r[2]) for r in rows)
-    out: list[ParetoRow] = []
-    running = 0
-    for group, carc, n in rows[:limit]:
-        running += int(n)
-        out.append(ParetoRow(reason=f"{group}-{carc}", label=describe_carc(carc),
-                             denials=int(n), cumulative_share=running / total if total else 0.0,
-                             link=f.link(reason=f"{group}-{carc}")))
-    return out
+    return _pareto(_reason_counts(session, claim_conditions(f, today=today, now=now)), f, limit)

@@ -53,6 +53,13 @@ class Claim(SQLModel, table=True):
     __table_args__ = (
         Index("ix_claim_status_updated", "status", "updated_at"),
         Index("ix_claim_payer_status", "payer_id", "status"),
+        # Pages and KPIs (reclaim/kpi.py, bench/pages.py): the unfiltered claim list's order,
+        # and covering indexes so the dashboard's aggregates never read the wide claim rows.
+        Index("ix_claim_updated_id", "updated_at", "id"),
+        Index("ix_claim_kpi", "status", "clean_first_pass", "denied_first_pass", "attempts",
+              "service_date", "payer_id", "total_charge", "paid_amount",
+              "patient_responsibility"),
+        Index("ix_claim_service_kpi", "service_date", "denied_first_pass", "payer_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -186,6 +193,7 @@ class Remittance(SQLModel, table=True):
 class Denial(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("remittance_id", "level", "line_index", "carc", name="uq_denial"),
+        Index("ix_denial_claim_first", "claim_id", "remittance_id", "created_at"),  # KPIs
     )
 
     id: int | None = Field(default=None, primary_key=True)

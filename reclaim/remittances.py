@@ -83,7 +83,8 @@ def post_remittance(
                 plain=finding.plain,
             )
         )
-    route = claim_route(decisions).route if decisions else None
+    driving = claim_route(decisions) if decisions else None
+    route = driving.route if driving else None
     if outcome in ("paid", "partially_paid", "patient_responsibility", "denied"):
         claim.paid_amount = payment.paid
         claim.patient_responsibility = payment.patient_responsibility
@@ -105,6 +106,8 @@ def post_remittance(
         denials=routed,
         route=route,  # type: ignore[arg-type]
         denied_amount=sum((f.amount for f in findings), Decimal("0")),
+        new_original=any(d.new_original_claim for d in decisions),
+        escalate=bool(driving and driving.escalate_to_manager),
     )
 
 

@@ -4,13 +4,19 @@ Temporal servers from the pip packages (never a download), and settings for a te
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, text
 from temporalio.testing import WorkflowEnvironment
 
@@ -56,6 +62,16 @@ def engine(database_url: str) -> Engine:
     return get_engine(database_url)
 
 
+@pytest.fixture(scope="session")
+def people(engine: Engine) -> dict[str, str]:
+    """The demo users (every one with an email) and provider directory in the shared database."""
+    from reclaim.db import session_scope
+    from reclaim.demo import seed_people
+
+    with session_scope(engine) as session:
+        return dict(seed_people(session))
+
+
 @pytest.fixture
 def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
     eng = get_engine(fresh_database_url(tmp_path))
@@ -78,6 +94,46 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         payer_follow_up_after=timedelta(days=30),
         payer_ack_after=timedelta(days=2),
     )
+
+
+@dataclass
+class SmtpSink:
+    port: int
+    messages: list[EmailMessage]
+    controller: Controller | None = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def start(self) -> None:
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, _server, _session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+                sink.messages.append(
+                    message_from_bytes(envelope.content, policy=email_policy.default)  # type: ignore[arg-type]
+                )
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) keeping what it receives."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = SmtpSink(port=port, messages=[])
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture(scope="session")

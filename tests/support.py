@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 import uuid
 from copy import deepcopy
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,15 @@ from reclaim.ingest import ingest_file, mark_signalled
 from reclaim.payer.config import PayerConfig
 from reclaim.payer.service import PayerService
 from reclaim.temporal import deliver_signals
+from reclaim.x12.models import (
+    Adjustment,
+    ClaimPayment,
+    Envelope,
+    Payment,
+    Remittance835,
+    ServicePayment,
+)
+from reclaim.x12.write_payer import write_835
 
 DESIGN_CLAIM: dict[str, Any] = {
     "claim_type": "professional",
@@ -58,8 +68,9 @@ def claim_doc(**changes: Any) -> dict[str, Any]:
 class InProcessPayer:
     """The real sandbox payer service, called directly instead of over HTTP."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.service = PayerService(PayerConfig(data_dir=data_dir, ack_delay=0, era_delay=0))
+    def __init__(self, data_dir: Path, *, rules_path: Path | None = None) -> None:
+        self.service = PayerService(PayerConfig(data_dir=data_dir, ack_delay=0, era_delay=0,
+                                                rules_path=rules_path))
         self.submitted: list[str] = []
 
     async def submit(self, *, name: str, x12: str) -> Receipt:
@@ -100,3 +111,57 @@ class Pump:
         await deliver_signals(self.client, result.signals)
         with session_scope(self.engine) as session:
             mark_signalled(session=session, file_id=result.file_id)
+
+
+def make_835(*payments: ClaimPayment, number: int = 900) -> str:
+    """An 835 as a payer would send it, for answers the sandbox payer never gives (an overturned
+    appeal, a second denial), written by our own writer and so valid X12."""
+    today = date.today()
+    total = sum((p.paid for p in payments), Decimal("0"))
+    remit = Remittance835(
+        envelope=Envelope(sender_id="SANDBOX", receiver_id="RECLAIM",
+                          interchange_control_number=number, group_control_number=number,
+                          created=datetime.combine(today, datetime.min.time())),
+        payer_name="SANDBOX HEALTH PLAN", payer_id="SANDBOX",
+        payee_name="SPRINGFIELD FAMILY MEDICINE", payee_npi="1234567893",
+        payment=Payment(amount=total, method="ACH" if total else "NON", date=today,
+                        trace_number=f"TRC{number}", payer_identifier="1990000001"),
+        claims=list(payments),
+    )
+    return write_835(remit)
+
+
+def denial(pcn: str, *, group: str, carc: str, rarcs: tuple[str, ...] = (),
+           charge: str = "150.00", procedure: str = "99214",
+           ccn: str = "PCC-TEST") -> ClaimPayment:
+    amount = Decimal(charge)
+    return ClaimPayment(
+        patient_control_number=pcn, status_code="4", charge=amount, paid=Decimal("0"),
+        payer_claim_control_number=ccn, remarks=list(rarcs),
+        lines=[ServicePayment(procedure=procedure, charge=amount, paid=Decimal("0"),
+                              units=Decimal(1), remarks=list(rarcs),
+                              adjustments=[Adjustment(group=group, reason=carc, amount=amount)])],
+    )
+
+
+def payment(pcn: str, *, charge: str = "150.00", procedure: str = "99214",
+            ccn: str = "PCC-TEST") -> ClaimPayment:
+    amount = Decimal(charge)
+    return ClaimPayment(
+        patient_control_number=pcn, status_code="1", charge=amount, paid=amount,
+        payer_claim_control_number=ccn,
+        lines=[ServicePayment(procedure=procedure, charge=amount, paid=amount, units=Decimal(1))],
+    )
+
+
+def rules_without_random_denials(folder: Path) -> Path:
+    """The packaged payer rules with every seeded random denial rate set to zero."""
+    import re
+
+    from reclaim.payer.config import PACKAGED_RULES
+
+    text = re.sub(r"(?m)^random_denial_percent = \d+", "random_denial_percent = 0",
+                  PACKAGED_RULES.read_text())
+    path = folder / "rules.toml"
+    path.write_text(text)
+    return path

@@ -79,6 +79,7 @@ class ClaimWorkflow:
         self._paid = "0"
         self._ctx: ClaimContext | None = None
         self._search_attributes = True
+        self._max_attempts = 3
 
     # ------------------------------------------------------------------ the story
 
@@ -94,11 +95,12 @@ class ClaimWorkflow:
             ClaimActivities.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
         )
         self._ctx = ctx
+        self._max_attempts = start.max_attempts or ctx.max_attempts
         self._upsert(PAYER_ID.value_set(ctx.payer_id))
-        if start.attempt == 0:
-            await self._scrub_until_clean()
         deadline_watch = asyncio.create_task(self._watch_timely_filing(ctx))
         try:
+            if start.attempt == 0:
+                await self._scrub_until_clean()
             final = await self._submit_until_resolved(
                 ctx, start.frequency_code, start.original_reference
             )
@@ -138,28 +140,12 @@ class ClaimWorkflow:
     async def _submit_until_resolved(
         self, ctx: ClaimContext, frequency: str, reference: str | None
     ) -> Final:
-        max_attempts = ctx.max_attempts
         while True:
-            if self._attempt >= max_attempts:
-                decision = await self._work_item(
-                    queue="manager",
-                    kind="attempt_cap",
-                    title=f"Claim {self._claim_id}: {self._attempt} attempts used",
-                    detail="The payer's attempt limit is reached. Approve to write the claim "
-                    "off, or reject to allow one more corrected attempt.",
-                    key=f"cap-{self._attempt}",
-                )
-                if decision.action == "approve":
-                    return Final("written_off", "Written off after the attempt cap")
-                max_attempts = self._attempt + 1
-                fix = await self._work_item(
-                    queue="coder",
-                    kind="correction",
-                    title=f"Claim {self._claim_id}: correct for one more attempt",
-                    detail=decision.note or "A manager allowed one more attempt.",
-                    key=f"cap-fix-{self._attempt}",
-                )
-                await self._apply_corrections(fix)
+            if self._attempt >= self._max_attempts:
+                step = await self._cap_reached(reference)
+                if isinstance(step, Final):
+                    return step
+                frequency, reference = step.frequency_code, step.original_reference
             if workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(self._carry(frequency, reference))
             self._attempt += 1
@@ -167,6 +153,31 @@ class ClaimWorkflow:
             if isinstance(step, Final):
                 return step
             frequency, reference = step.frequency_code, step.original_reference
+
+    async def _cap_reached(self, reference: str | None) -> Next:
+        """The payer's attempt limit: a manager writes the claim off, or allows one more try."""
+        decision = await self._work_item(
+            queue="manager",
+            kind="attempt_cap",
+            title=f"Claim {self._claim_id}: {self._attempt} attempts used",
+            detail="The payer's attempt limit is reached. Approve to write the claim off, or "
+            "reject to allow one more corrected attempt.",
+            key=f"cap-{self._attempt}",
+        )
+        if decision.action == "approve":
+            return Final("written_off", "Written off after the attempt cap")
+        fix = await self._work_item(
+            queue="coder",
+            kind="correction",
+            title=f"Claim {self._claim_id}: correct for one more attempt",
+            detail=decision.note or "A manager allowed one more attempt.",
+            key=f"cap-fix-{self._attempt}",
+        )
+        await self._apply_corrections(fix)
+        self._max_attempts = self._attempt + 1
+        if reference:
+            return Resubmit("7", reference, "One more attempt allowed by a manager")
+        return Resubmit("1", None, "One more attempt allowed by a manager")
 
     async def _one_attempt(self, ctx: ClaimContext, frequency: str, reference: str | None) -> Next:
         attempt = self._attempt
@@ -270,6 +281,8 @@ class ClaimWorkflow:
         codes = ", ".join(f"{d.group}-{d.carc}" for d in outcome.denials) or "no reason given"
         await self._set("denied", f"835: denied ({codes}); routed to {route}", kind="denial",
                         data={"route": route})
+        if outcome.escalate:
+            return await self._cap_reached(outcome.payer_claim_control_number)
         return await self._route(ctx, outcome, route)
 
     async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: str) -> Next:
@@ -318,6 +331,8 @@ class ClaimWorkflow:
             await self._apply_corrections(result, extra={"payer_id": result.payer_id})
             return Resubmit("1", None, f"Redirected to payer {result.payer_id}")
         await self._apply_corrections(result)
+        if outcome.new_original or not reference:
+            return Resubmit("1", None, "Sent as a new original claim (MA130)")
         return Resubmit("7", reference, "Corrected claim replaces the denied one")
 
     async def _appeal_flow(self, ctx: ClaimContext, outcome: RemittanceOutcome, plain: str) -> Next:
@@ -326,7 +341,7 @@ class ClaimWorkflow:
             WorkActivities.create_work_item,
             WorkItemSpec(
                 claim_id=self._claim_id,
-                key=f"appeal-{self._attempt}",
+                key=f"claim-{self._claim_id}-appeal-{self._attempt}",
                 queue="appeal",
                 kind="appeal",
                 title=f"Claim {self._claim_id}: appeal — {plain[:120]}",
@@ -351,7 +366,6 @@ class ClaimWorkflow:
         if result.action == "write_off":
             return await self._write_off(result.note or "Appeal not pursued", reference)
         await self._set(None, "Appeal sent to the payer; waiting for the decision", kind="appeal")
-        self._appeal = None
         try:
             await workflow.wait_condition(
                 lambda: self._appeal is not None
@@ -429,11 +443,11 @@ class ClaimWorkflow:
         warn_at = deadline - ctx.deadline_warning_lead
         if warn_at > workflow.now():
             await workflow.sleep(warn_at - workflow.now())
-            if not self._filed():
-                await self._start_notice_item(
-                    "front_desk", "deadline", "timely filing deadline approaching",
-                    f"tf-warn-{self._claim_id}",
-                )
+        if not self._filed():
+            await self._start_notice_item(
+                "front_desk", "deadline", "timely filing deadline approaching",
+                f"tf-warn-{self._claim_id}",
+            )
         if deadline > workflow.now():
             await workflow.sleep(deadline - workflow.now())
         if not self._filed():
@@ -622,6 +636,7 @@ class ClaimWorkflow:
             status=self._status,
             event_seq=self._seq,
             seen_events=self._seen[-SEEN_KEEP:],
+            max_attempts=self._max_attempts,
         )
 
     # ------------------------------------------------------------------ messages

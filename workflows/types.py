@@ -50,6 +50,7 @@ class ClaimInput(BaseModel):
     status: str = "coding"
     event_seq: int = 0
     seen_events: list[str] = Field(default_factory=list)
+    max_attempts: int | None = None
 
 
 class ClaimResult(BaseModel):
@@ -160,6 +161,10 @@ class RemittanceOutcome(BaseModel):
     denials: list[RoutedDenial] = Field(default_factory=list)
     route: Route | None = None
     denied_amount: Decimal = Decimal("0")
+    # MA130: the resubmission must be a new original claim, not a replacement.
+    new_original: bool = False
+    # The payer's attempt limit is reached: a manager decides, nothing is resubmitted by itself.
+    escalate: bool = False
 
 
 class AutoFixRequest(BaseModel):

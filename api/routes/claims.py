@@ -9,8 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Biller, ClientDep, Manager, Reader, SessionDep, SettingsDep
+from api.limits import RowId
 from reclaim import audit, scrubbing
 from reclaim.claims import claim_detail, claim_summary, get_claim, list_claims
 from reclaim.models import Submission
@@ -51,7 +53,7 @@ def get_claims(
     assignee: str | None = None,
     route: str | None = None,
     q: str | None = Query(default=None, max_length=80),
-    min_age_days: int | None = Query(default=None, ge=0),
+    min_age_days: int | None = Query(default=None, ge=0, le=36_500),
     page: int = Query(default=1, ge=1, le=100_000),
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def get_claims(
 
 
 @router.get("/claims/{claim_id}")
-def get_claim_detail(claim_id: int, session: SessionDep, user: Reader) -> dict[str, Any]:
+def get_claim_detail(claim_id: RowId, session: SessionDep, user: Reader) -> dict[str, Any]:
     claim = get_claim(session=session, claim_id=claim_id)
     if claim is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"claim {claim_id} not found")
@@ -73,7 +75,7 @@ def get_claim_detail(claim_id: int, session: SessionDep, user: Reader) -> dict[s
 
 
 @router.get("/claims/{claim_id}/x12", response_class=PlainTextResponse)
-def get_claim_x12(claim_id: int, session: SessionDep, user: Reader) -> str:
+def get_claim_x12(claim_id: RowId, session: SessionDep, user: Reader) -> str:
     submission = session.exec(
         select(Submission)
         .where(Submission.claim_id == claim_id)
@@ -88,11 +90,17 @@ def get_claim_x12(claim_id: int, session: SessionDep, user: Reader) -> str:
 
 @router.post("/claims/{claim_id}/appeal-decision", status_code=status.HTTP_202_ACCEPTED)
 async def post_appeal_decision(
-    claim_id: int, decision: AppealDecision, client: ClientDep, user: Manager
+    claim_id: RowId, decision: AppealDecision, client: ClientDep, user: Manager
 ) -> dict[str, str]:
     handle = client.get_workflow_handle(f"claim-{claim_id}")
     decision = decision.model_copy(update={"user": user.username})
-    await handle.signal(ClaimWorkflow.appeal_decision, decision)
+    try:
+        await handle.signal(ClaimWorkflow.appeal_decision, decision)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"claim {claim_id} has no running workflow") from exc
     return {"status": "recorded"}
 
 

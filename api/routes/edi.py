@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
 from api.deps import Biller, ClientDep, Reader, SessionDep
+from api.limits import RowId
 from reclaim.ingest import IngestResult, ingest_file, list_unmatched, mark_signalled
 from reclaim.models import EdiFile
 from reclaim.temporal import deliver_signals
@@ -88,8 +89,9 @@ async def _read_limited(request: Request) -> bytes:
 
 
 @router.get("/edi")
-def list_edi(session: SessionDep, _user: Reader, limit: int = 50) -> dict[str, Any]:
-    files = session.exec(select(EdiFile).order_by(col(EdiFile.id).desc()).limit(min(limit, 500)))
+def list_edi(session: SessionDep, _user: Reader,
+             limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    files = session.exec(select(EdiFile).order_by(col(EdiFile.id).desc()).limit(limit))
     unmatched = list_unmatched(session=session)
     return {
         "files": [
@@ -108,7 +110,7 @@ def list_edi(session: SessionDep, _user: Reader, limit: int = 50) -> dict[str, A
 
 
 @router.get("/edi/{file_id}")
-def get_edi(file_id: int, session: SessionDep, _user: Reader,
+def get_edi(file_id: RowId, session: SessionDep, _user: Reader,
             raw: bool = False) -> dict[str, Any]:
     edi = session.get(EdiFile, file_id)
     if edi is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, EmailStr, Field
 
 from api.deps import Admin, Manager, SessionDep
+from api.limits import OptionalRowId
 from reclaim import audit
 from reclaim.auth import Role, UserError, create_user
 
@@ -42,7 +43,7 @@ def post_user(body: NewUser, session: SessionDep, admin: Admin) -> UserCreated:
 
 
 @router.get("/audit")
-def get_audit(session: SessionDep, _user: Manager, claim_id: int | None = None,
+def get_audit(session: SessionDep, _user: Manager, claim_id: OptionalRowId = None,
               username: str | None = None) -> dict[str, Any]:
     rows = audit.entries(session=session, claim_id=claim_id, user=username)
     return {"entries": [r.model_dump() for r in rows]}

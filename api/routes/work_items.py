@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.deps import ClientDep, Reader, SessionDep
+from api.limits import OptionalRowId, RowId
 from reclaim import audit
 from reclaim.claims import work_item_view
 from reclaim.models import User, WorkItem
@@ -43,7 +44,7 @@ def may_work(user: User, queue: str) -> bool:
 @router.get("/work-items")
 def get_work_items(
     session: SessionDep, user: Reader, queue: str | None = None, assignee: str | None = None,
-    status_: str | None = None, claim_id: int | None = None,
+    status_: str | None = None, claim_id: OptionalRowId = None,
 ) -> dict[str, Any]:
     if user.role not in ("manager", "admin") and queue is None and assignee is None:
         assignee = None  # everyone sees the open items; queues filter by role in the pages
@@ -53,7 +54,7 @@ def get_work_items(
 
 
 @router.get("/work-items/{item_id}")
-def get_work_item(item_id: int, session: SessionDep, _user: Reader) -> dict[str, Any]:
+def get_work_item(item_id: RowId, session: SessionDep, _user: Reader) -> dict[str, Any]:
     item = session.get(WorkItem, item_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"work item {item_id} not found")
@@ -61,7 +62,7 @@ def get_work_item(item_id: int, session: SessionDep, _user: Reader) -> dict[str,
 
 
 @router.post("/work-items/{item_id}/claim")
-def claim_work_item(item_id: int, session: SessionDep, user: Reader) -> dict[str, Any]:
+def claim_work_item(item_id: RowId, session: SessionDep, user: Reader) -> dict[str, Any]:
     item = _open_item(session, item_id)
     if not may_work(user, item.queue):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
@@ -72,7 +73,7 @@ def claim_work_item(item_id: int, session: SessionDep, user: Reader) -> dict[str
 
 
 @router.post("/work-items/{item_id}/assign")
-def reassign_work_item(item_id: int, body: AssignBody, session: SessionDep,
+def reassign_work_item(item_id: RowId, body: AssignBody, session: SessionDep,
                        user: Reader) -> dict[str, Any]:
     item = _open_item(session, item_id)
     if user.role not in ("manager", "admin") and item.assignee not in (None, user.username):
@@ -91,7 +92,7 @@ def reassign_work_item(item_id: int, body: AssignBody, session: SessionDep,
 
 @router.post("/work-items/{item_id}/complete")
 async def complete_work_item(
-    item_id: int, body: CompleteBody, request: Request, client: ClientDep, user: Reader
+    item_id: RowId, body: CompleteBody, request: Request, client: ClientDep, user: Reader
 ) -> dict[str, Any]:
     engine = request.app.state.engine
 

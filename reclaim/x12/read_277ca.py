@@ -83,11 +83,11 @@ class _Acknowledgment:
         elif claim.in_line:
             return
         elif segment.id == "TRN" and qualifier == "2":
-            claim.pcn = segment.required(2, what="patient control number")
+            claim.pcn = segment.limited(2, 50, what="patient control number", required=True)
         elif segment.id == "STC":
             claim.stcs.append(segment)
         elif segment.id == "REF" and qualifier == "1K":
-            claim.ref_1k = segment.value(2) or None
+            claim.ref_1k = segment.limited(2, 50, what="payer claim control number") or None
         elif segment.id == "DTP" and qualifier == "472":
             claim.service_date = segment
 
@@ -105,8 +105,8 @@ class _Acknowledgment:
         self.claims.append(ClaimStatus277(
             patient_control_number=claim.pcn,
             payer_claim_control_number=claim.ref_1k,
-            status_category=stc.required(1, 1, what="status category"),
-            status_code=stc.required(1, 2, what="status code"),
+            status_category=stc.limited(1, 2, what="status category", required=True),
+            status_code=stc.limited(1, 30, component=2, what="status code", required=True),
             entity_code=stc.value(1, 3) or None,
             action=status_action(stc.value(1)),  # type: ignore[arg-type]
             total_charge=stc.optional_amount(4),

@@ -144,13 +144,15 @@ class _Remittance:
         self.member_from_insured = False
         self.claim_start = segment
         self.claim = ClaimPayment(
-            patient_control_number=segment.required(1, what="patient control number"),
-            status_code=segment.required(2, what="claim status"),
-            charge=segment.amount(3, what="total charge"),
-            paid=segment.amount(4, what="payment amount"),
-            patient_responsibility=segment.optional_amount(5) or Decimal("0"),
+            patient_control_number=segment.limited(1, 38, what="patient control number",
+                                                   required=True),
+            status_code=segment.limited(2, 2, what="claim status", required=True),
+            charge=segment.amount(3, what="total charge", stored=True),
+            paid=segment.amount(4, what="payment amount", stored=True),
+            patient_responsibility=segment.optional_amount(5, stored=True) or Decimal("0"),
             filing_indicator=segment.value(6) or "CI",
-            payer_claim_control_number=segment.value(7) or None,
+            payer_claim_control_number=segment.limited(
+                7, 50, what="payer claim control number") or None,
             frequency_code=segment.value(9) or None,
         )
 
@@ -303,7 +305,7 @@ class _Remittance:
             credit_debit=credit_debit,  # type: ignore[arg-type]
             method=bpr.required(4, what="payment method"),
             date=self._payment_date(bpr),
-            trace_number=trn.required(2, what="check or EFT trace number"),
+            trace_number=trn.limited(2, 50, what="check or EFT trace number", required=True),
             payer_identifier=trn.value(3) or None,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reclaim.x12.models import Ack999, AckError, AckTransaction
-from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type
+from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type, is_digits
 
 _TRANSACTION_STATUSES = frozenset("AERMWX")
 _GROUP_STATUSES = frozenset("AEPRMWX")
@@ -159,8 +159,9 @@ def _code(segment: Segment, position: int, allowed: frozenset[str]) -> str:
 
 def _count(segment: Segment, position: int) -> int:
     text = segment.required(position)
-    if not text.isdigit():
-        raise segment.error(f"{segment.id}{position:02d} is not a number: {text!r}", position)
+    if not is_digits(text, max_length=9):  # AK102, AK903/04, IK302, IK401: N0 of 1 to 9 digits
+        raise segment.error(f"{segment.id}{position:02d} is not a number of at most 9 digits: "
+                            f"{text[:30]!r}", position)
     return int(text)
 
 

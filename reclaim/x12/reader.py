@@ -33,7 +33,11 @@ ISA_LENGTH = 106
 # Element separators sit at fixed offsets in a well-formed ISA (ISA01..ISA16 have fixed widths).
 _ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
 _ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
-_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
+_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+# str.isdigit() also accepts '²' and other Unicode digits that int() refuses: ASCII only.
+_DIGITS = re.compile(r"[0-9]+")
+# Amounts are stored as NUMERIC(12, 2); no remittance line comes near ten billion dollars.
+MAX_AMOUNT = Decimal("9999999999.99")
 _WHITESPACE = " \t\r\n\v\f"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _LOOKS_LIKE_SEGMENT = re.compile(r"[A-Z][A-Z0-9]{1,2}[^A-Za-z0-9\s]")
@@ -75,24 +79,54 @@ class Segment:
                              position)
         return found
 
-    def amount(self, position: int, *, what: str = "") -> Decimal:
-        return _to_decimal(self, position, self.required(position, what=what))
+    def limited(self, position: int, max_length: int, *, component: int = 1, what: str = "",
+                required: bool = False) -> str:
+        """An element the implementation guide caps at `max_length` (we store it or send it back):
+        longer is refused rather than cut, since a cut identifier can match the wrong claim."""
+        found = (self.required(position, component, what=what) if required
+                 else self.value(position, component))
+        if len(found) > max_length:
+            name = f"{self.id}{position:02d}" + (f"-{component}" if component > 1 else "")
+            raise self.error(f"{name}{f' ({what})' if what else ''} has {len(found)} characters; "
+                             f"X12 allows at most {max_length}", position)
+        return found
 
-    def optional_amount(self, position: int) -> Decimal | None:
+    def amount(self, position: int, *, what: str = "", stored: bool = False) -> Decimal:
+        """`stored`: the amount goes into a NUMERIC(12, 2) column, so it must fit one."""
+        value = _to_decimal(self, position, self.required(position, what=what))
+        return _in_range(self, position, value) if stored else value
+
+    def optional_amount(self, position: int, *, stored: bool = False) -> Decimal | None:
         found = self.value(position)
-        return _to_decimal(self, position, found) if found else None
+        if not found:
+            return None
+        value = _to_decimal(self, position, found)
+        return _in_range(self, position, value) if stored else value
 
 
 def _to_decimal(segment: Segment, position: int, text: str) -> Decimal:
-    if not _NUMBER.fullmatch(text):
-        raise segment.error(f"{segment.id}{position:02d} is not a number: {text!r}", position)
+    if len(text) > 18 or not _NUMBER.fullmatch(text):  # X12 type R is at most 18 characters
+        raise segment.error(f"{segment.id}{position:02d} is not a number: {text[:30]!r}",
+                            position)
     return Decimal(text)
+
+
+def _in_range(segment: Segment, position: int, value: Decimal) -> Decimal:
+    if abs(value) > MAX_AMOUNT:
+        raise segment.error(f"{segment.id}{position:02d} amount {value} is out of range "
+                            f"(at most {MAX_AMOUNT})", position)
+    return value
+
+
+def is_digits(text: str, *, max_length: int) -> bool:
+    """ASCII digits only, at most `max_length` of them (X12 type N0)."""
+    return len(text) <= max_length and _DIGITS.fullmatch(text) is not None
 
 
 def parse_date(text: str) -> date:
     """CCYYMMDD, or the start of a CCYYMMDD-CCYYMMDD range (RD8)."""
     start = text.split("-", 1)[0].strip()
-    if len(start) != 8 or not start.isdigit():
+    if len(start) != 8 or not _DIGITS.fullmatch(start):
         raise ValueError(f"not a CCYYMMDD date: {text!r}")
     return date(int(start[:4]), int(start[4:6]), int(start[6:]))
 
@@ -543,14 +577,14 @@ class X12Reader:
 
 def _control_number(segment: Segment, position: int) -> int:
     text = segment.required(position)
-    if not text.isdigit() or not 1 <= int(text) <= 999_999_999:
-        raise segment.error(f"{segment.id}{position:02d} control number {text!r} is not a number "
-                            "from 1 to 999999999", position)
+    if not is_digits(text, max_length=9) or int(text) == 0:
+        raise segment.error(f"{segment.id}{position:02d} control number {text[:30]!r} is not a "
+                            "number from 1 to 999999999", position)
     return int(text)
 
 
 def _stamp(day: str, time: str) -> datetime:
-    if len(time) < 4 or not time.isdigit():
+    if not 4 <= len(time) <= 8 or not _DIGITS.fullmatch(time):
         raise ValueError(time)
     seconds = int(time[4:6]) if len(time) >= 6 else 0
     parsed = parse_date(day)

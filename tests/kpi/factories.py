@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from reclaim.models import (
     ClaimEvent,
     Denial,
     EdiFile,
+    ReceivedMail,
     Remittance,
     Submission,
     User,
@@ -29,8 +30,13 @@ _seq = itertools.count(1)
 
 
 def prepare(engine: Engine) -> Engine:
-    """The routing history table may not be in the migrations yet: create it if missing."""
+    """The routing history table and the page/KPI indexes of reclaim.models may not be in the
+    migrations yet: create whichever is missing."""
     RoutingVersion.metadata.create_all(engine, tables=[RoutingVersion.__table__])  # type: ignore[list-item]
+    with engine.begin() as conn:
+        for table in (Claim.__table__, Denial.__table__):  # type: ignore[attr-defined]
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
     return engine
 
 
@@ -142,3 +148,45 @@ def add_user(session: Session, username: str, role: str, password: str = "correc
              email: str | None = None) -> tuple[User, str]:
     return create_user(session=session, username=username, role=role, password=password,
                        email=email)
+
+
+def seed(engine: Engine, *, claims: int = 3) -> dict[str, int]:
+    """A denied claim with an open coder item, an appeal with its letter, and `claims` more."""
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        denied = add_claim(s, status="needs_correction", payer="ACME", charge="1234.5",
+                           clean=True, denied=True, route="coder", last_name="Okafor",
+                           service_date=date.today() - timedelta(days=20))
+        denied.findings = [{"rule": "icd10.billable", "severity": "error",
+                            "field": "diagnoses[0]", "message": "E11 is not billable"}]
+        add_submission(s, denied)
+        remit = add_remittance(s, denied, paid="0", status_code="4", received_at=now)
+        add_denial(s, denied, remit, created_at=now, group="CO", carc="16", rarcs=["N290"],
+                   amount="1234.50")
+        add_event(s, denied, message="Denied by ACME: CO-16", status="denied")
+        coder_item = add_item(
+            s, denied, queue="coder", created_at=now - timedelta(days=3),
+            due_at=now - timedelta(hours=2), assignee="cora", title="Fix the rendering NPI",
+            data={"denials": [{"group": "CO", "carc": "16", "rarcs": ["N290"],
+                               "plain": "The rendering provider's NPI is missing."}]})
+        appealed = add_claim(s, status="appealing", payer="BETA", denied=True, last_name="Ng",
+                             service_date=date.today() - timedelta(days=40))
+        r2 = add_remittance(s, appealed, paid="0", status_code="4", received_at=now)
+        add_denial(s, appealed, r2, created_at=now, carc="50", route="appeal")
+        appeal_item = add_item(s, appealed, queue="appeal", due_at=now + timedelta(days=30),
+                               data={"letter_html": "<!doctype html><p>Dear payer, please "
+                                     "reconsider claim.</p>", "denials": [
+                                         {"group": "CO", "carc": "50", "rarcs": []}]})
+        institutional = claim_doc(claim_type="institutional", type_of_bill="0131")
+        institutional["lines"][0]["revenue_code"] = "0450"
+        ub = add_claim(s, status="submitted", document=institutional, last_name="Lee")
+        add_submission(s, ub, transaction_type="837I")
+        for i in range(claims):
+            c = add_claim(s, status="paid", payer="ACME", clean=True, denied=False,
+                          paid="100", last_name=f"Patient{i}")
+            add_item(s, c, queue="coder", due_at=now + timedelta(days=i + 1))
+        s.add(ReceivedMail(mail_from="reclaim@localhost", to="cora@example.test",
+                           subject="New work: claim", body="Claim waiting for you"))
+        s.commit()
+        return {"denied": denied.id, "appealed": appealed.id, "coder_item": coder_item.id,
+                "appeal_item": appeal_item.id, "ub": ub.id}  # type: ignore[dict-item]

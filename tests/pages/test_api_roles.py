@@ -29,7 +29,7 @@ def _walk(dependant: Dependant) -> list[Any]:
     return calls
 
 
-def allowed_roles(route: APIRoute) -> tuple[str, ...] | None:
+def allowed_roles(route: Any) -> tuple[str, ...] | None:
     """The roles `require(...)` lets in (admins always); `()` for admins only; None when the
     route asks only for a signed-in user of any role; raises when it asks for nobody."""
     calls = _walk(route.dependant)
@@ -43,11 +43,24 @@ def allowed_roles(route: APIRoute) -> tuple[str, ...] | None:
     raise AssertionError(f"{route.path} checks no user at all")
 
 
-def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+def _flat(routes: list[Any]) -> list[Any]:
+    """APIRoutes, and the effective routes of included routers (each with its full path and
+    its dependant, router dependencies included)."""
+    out: list[Any] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            out.append(route)
+        elif hasattr(route, "effective_route_contexts"):
+            out.extend(ctx for ctx in route.effective_route_contexts()
+                       if getattr(ctx, "dependant", None) is not None)
+    return out
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, Any]]:
     schema_paths = app.openapi()["paths"]
     out = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path not in schema_paths:
+    for route in _flat(app.routes):
+        if route.path not in schema_paths:
             continue
         for method in sorted(route.methods - {"HEAD"}):
             if method.lower() in schema_paths[route.path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,61 +11,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from reclaim.models import AuditEntry, Claim, ReceivedMail, WorkItem
+from reclaim.models import AuditEntry, Claim, WorkItem
 from reclaim.routing_store import RoutingVersion, current_table, current_toml
 from tests.kpi.factories import (
     add_claim,
     add_denial,
-    add_event,
     add_item,
     add_remittance,
-    add_submission,
+    seed,
 )
 from tests.pages.conftest import PASSWORD, QueryCounter, csrf_in_page, csrf_of, login
-from tests.support import claim_doc
 
 NOW = datetime.now(UTC)
-
-
-def seed(engine: Engine, *, claims: int = 3) -> dict[str, int]:
-    """A denied claim with an open coder item, an appeal with its letter, and `claims` more."""
-    with Session(engine) as s:
-        denied = add_claim(s, status="needs_correction", payer="ACME", charge="1234.5",
-                           clean=True, denied=True, route="coder", last_name="Okafor",
-                           service_date=date.today() - timedelta(days=20))
-        denied.findings = [{"rule": "icd10.billable", "severity": "error",
-                            "field": "diagnoses[0]", "message": "E11 is not billable"}]
-        add_submission(s, denied)
-        remit = add_remittance(s, denied, paid="0", status_code="4", received_at=NOW)
-        add_denial(s, denied, remit, created_at=NOW, group="CO", carc="16", rarcs=["N290"],
-                   amount="1234.50")
-        add_event(s, denied, message="Denied by ACME: CO-16", status="denied")
-        coder_item = add_item(
-            s, denied, queue="coder", created_at=NOW - timedelta(days=3),
-            due_at=NOW - timedelta(hours=2), assignee="cora", title="Fix the rendering NPI",
-            data={"denials": [{"group": "CO", "carc": "16", "rarcs": ["N290"],
-                               "plain": "The rendering provider's NPI is missing."}]})
-        appealed = add_claim(s, status="appealing", payer="BETA", denied=True, last_name="Ng",
-                             service_date=date.today() - timedelta(days=40))
-        r2 = add_remittance(s, appealed, paid="0", status_code="4", received_at=NOW)
-        add_denial(s, appealed, r2, created_at=NOW, carc="50", route="appeal")
-        appeal_item = add_item(s, appealed, queue="appeal", due_at=NOW + timedelta(days=30),
-                               data={"letter_html": "<!doctype html><p>Dear payer, please "
-                                     "reconsider claim.</p>", "denials": [
-                                         {"group": "CO", "carc": "50", "rarcs": []}]})
-        institutional = claim_doc(claim_type="institutional", type_of_bill="0131")
-        institutional["lines"][0]["revenue_code"] = "0450"
-        ub = add_claim(s, status="submitted", document=institutional, last_name="Lee")
-        add_submission(s, ub, transaction_type="837I")
-        for i in range(claims):
-            c = add_claim(s, status="paid", payer="ACME", clean=True, denied=False,
-                          paid="100", last_name=f"Patient{i}")
-            add_item(s, c, queue="coder", due_at=NOW + timedelta(days=i + 1))
-        s.add(ReceivedMail(mail_from="reclaim@localhost", to="cora@example.test",
-                           subject="New work: claim", body="Claim waiting for you"))
-        s.commit()
-        return {"denied": denied.id, "appealed": appealed.id, "coder_item": coder_item.id,
-                "appeal_item": appeal_item.id, "ub": ub.id}  # type: ignore[dict-item]
 
 
 # ---------------------------------------------------------------- login
@@ -557,3 +514,11 @@ def test_pages_run_a_constant_number_of_queries(page_db: Engine, as_role: Any,
         s.commit()
         assert len(s.exec(select(Claim)).all()) > 25
     assert _queries(page_db, client, path) == few
+
+
+def test_claims_fragment_keeps_the_address_bar_on_the_page(page_db: Engine,
+                                                            as_role: Any) -> None:
+    seed(page_db)
+    response = as_role("coder").get("/partials/claims?payer=ACME&q=okafor")
+    assert response.headers["hx-push-url"] == "/claims?payer=ACME&q=okafor"
+    assert response.text.lstrip().startswith('<div id="claims-table"')
