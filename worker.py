@@ -27,6 +27,7 @@ from activities.work import WorkActivities
 from reclaim.clearinghouse import Clearinghouse, clearinghouse_from_setting
 from reclaim.config import Settings
 from reclaim.db import get_engine
+from reclaim.metrics import worker_runtime
 from reclaim.temporal import connect
 from workflows.claim import ClaimWorkflow
 from workflows.poll import ClearinghousePollWorkflow
@@ -103,7 +104,7 @@ async def ensure_poll_schedule(client: Client, settings: Settings) -> None:
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.resolved_database_url)
     clearinghouse = clearinghouse_from_setting(settings.clearinghouse,
                                                payer_url=settings.payer_url)

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from reclaim import payers, scrubbing
+from reclaim import metrics, payers, scrubbing
 from reclaim.claims import CorrectionError, record_event
 from reclaim.claims import apply_correction as apply_claim_correction
 from reclaim.clearinghouse import Clearinghouse, ClearinghouseError
@@ -24,7 +24,7 @@ from reclaim.db import session_scope
 from reclaim.ingest import ingest_file, mark_signalled
 from reclaim.models import Claim
 from reclaim.remittances import auto_fix, post_remittance
-from reclaim.routing import load_default_table
+from reclaim.routing_store import current_table
 from reclaim.submissions import build_submission, mark_sent
 from reclaim.temporal import deliver_signals
 from workflows.types import (
@@ -144,8 +144,10 @@ class ClaimActivities:
         except ClearinghouseError as exc:
             raise ApplicationError(str(exc), type="ClearinghouseError") from exc
         with session_scope(self.engine) as session:
-            mark_sent(session=session, submission_id=ref.submission_id,
-                      reference=receipt.reference)
+            first_send = mark_sent(session=session, submission_id=ref.submission_id,
+                                   reference=receipt.reference)
+        if first_send:
+            metrics.claim_submitted(frequency_code=ref.frequency_code)
         if receipt.ack:
             await self._ingest(receipt.ack, source="clearinghouse", filename=f"999-{name}")
         return ref
@@ -168,7 +170,7 @@ class ClaimActivities:
                 claim_id=request.claim_id,
                 attempt=request.attempt,
                 remittance_id=request.remittance_id,
-                table=load_default_table(),
+                table=current_table(session=session),
                 max_attempts=payers.terms_for(claim.payer_id).max_attempts,
                 modifier_rules=payers.modifier_rules(claim.payer_id),
             )
@@ -182,7 +184,7 @@ class ClaimActivities:
                 claim_id=request.claim_id,
                 attempt=request.attempt,
                 denial_ids=request.denial_ids,
-                table=load_default_table(),
+                table=current_table(session=session),
                 max_attempts=payers.terms_for(claim.payer_id).max_attempts,
                 modifier_rules=payers.modifier_rules(claim.payer_id),
             )

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from reclaim import scrubbing, work
+from reclaim import metrics, scrubbing, work
 from reclaim.claims import CorrectionError, corrected_document
 from reclaim.config import Settings
 from reclaim.db import session_scope
@@ -102,6 +102,7 @@ class WorkActivities:
                     mark_mail(session=session, message_id=message_id, error=str(exc))
 
             await asyncio.to_thread(failed)
+            metrics.smtp_failure()
             log.warning("mail not sent; will retry", extra={"mail_id": message_id})
             raise ApplicationError(f"SMTP send failed: {exc}", type="SmtpError") from exc
 

@@ -94,6 +94,10 @@ class Phase:
     def per_s(self) -> float:
         return len(self.latencies) / self.seconds
 
+    def __add__(self, other: Phase) -> Phase:
+        cpu = {k: self.cpu.get(k, 0.0) + other.cpu.get(k, 0.0) for k in {*self.cpu, *other.cpu}}
+        return Phase(self.seconds + other.seconds, self.latencies + other.latencies, cpu)
+
     def cpu_ms_each(self) -> dict[str, float]:
         return {name: round(1000 * used / len(self.latencies), 1)
                 for name, used in sorted(self.cpu.items()) if used > 0}
@@ -154,9 +158,9 @@ async def start_claim(engine: Engine, client: Client, settings: Settings,
     return claim_id
 
 
-async def run_all(count: int, start: Callable[[int], Awaitable[Awaitable[None]]]) -> Phase:
-    """Start `count` workflows, at most START_CONCURRENCY starts in flight; each latency runs
-    from its start call to its workflow's close."""
+async def run_all(indices: range, start: Callable[[int], Awaitable[Awaitable[None]]]) -> Phase:
+    """Start a workflow for each index, at most START_CONCURRENCY starts in flight; each
+    latency runs from its start call to its workflow's close."""
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def one(index: int) -> float:
@@ -168,7 +172,7 @@ async def run_all(count: int, start: Callable[[int], Awaitable[Awaitable[None]]]
 
     cpu = tree_cpu()
     started = time.perf_counter()
-    latencies = await asyncio.gather(*(one(i) for i in range(count)))
+    latencies = await asyncio.gather(*(one(i) for i in indices))
     return Phase(time.perf_counter() - started, list(latencies), cpu_since(cpu))
 
 
@@ -177,7 +181,7 @@ def is_denied(index: int, share: float) -> bool:
     return int((index + 1) * share) > int(index * share)
 
 
-async def run_claims(engine: Engine, client: Client, settings: Settings, *, count: int,
+async def run_claims(engine: Engine, client: Client, settings: Settings, *, indices: range,
                      share: float, first: int = 0,
                      first_denied: int = 0) -> tuple[Phase, list[int]]:
     """Claims numbered from `first` (members) and `first_denied` (denied variants); the ids in
@@ -192,8 +196,8 @@ async def run_claims(engine: Engine, client: Client, settings: Settings, *, coun
         ids[index] = claim_id
         return _closed_paid(client, claim_id)
 
-    phase = await run_all(count, start)
-    return phase, [ids[i] for i in range(count)]
+    phase = await run_all(indices, start)
+    return phase, [ids[i] for i in indices]
 
 
 def _denied_index(index: int, share: float) -> int:
@@ -207,7 +211,7 @@ async def _closed_paid(client: Client, claim_id: int) -> None:
         raise SystemExit(f"claim {claim_id} closed as {result.status}, not paid")
 
 
-async def run_bare(client: Client, log: StepLog, *, count: int, share: float,
+async def run_bare(client: Client, log: StepLog, *, indices: range, share: float,
                    scripts: dict[bool, list[str]], task_queue: str) -> Phase:
     run = uuid.uuid4().hex[:6]
     attributes = TypedSearchAttributes([SearchAttributePair(CLAIM_STATUS, "coding"),
@@ -234,7 +238,7 @@ async def run_bare(client: Client, log: StepLog, *, count: int, share: float,
 
         return signals_then_close()
 
-    return await run_all(count, start)
+    return await run_all(indices, start)
 
 
 async def script_of(client: Client, claim_id: int) -> list[str]:
@@ -294,20 +298,30 @@ async def _with_stack(args: argparse.Namespace, settings: Settings) -> dict[str,
 async def _phases(args: argparse.Namespace, engine: Engine, client: Client,
                   settings: Settings, log: StepLog) -> dict[str, Any]:
     # Warm-up: one claim of each kind, whose histories give the bare workflows their shape.
-    _, warm_ids = await run_claims(engine, client, settings, count=2, share=0.5,
+    _, warm_ids = await run_claims(engine, client, settings, indices=range(2), share=0.5,
                                    first=10**8, first_denied=DENIED_CAPACITY - 1)
     scripts = {False: await script_of(client, warm_ids[0]),
                True: await script_of(client, warm_ids[1])}
     for denied, script in scripts.items():
         say(f"{'denied+fixed' if denied else 'paid'} claim's life: "
             + ", ".join(f"{count_steps(script, k)} {k}" for k in STEP_KINDS))
-    await run_bare(client, log, count=4, share=0.5, scripts=scripts, task_queue="bench-bare")
+    await run_bare(client, log, indices=range(4), share=0.5, scripts=scripts,
+                   task_queue="bench-bare")
 
-    bare = await run_bare(client, log, count=args.n, share=args.denied, scripts=scripts,
-                          task_queue="bench-bare")
+    # Rounds of bare then claims, so a change in the machine's load falls on both.
+    bare = claims = Phase(0.0, [], {})
+    ids: list[int] = []
+    rounds = max(1, min(args.rounds, args.n))
+    for r in range(rounds):
+        chunk = range(args.n * r // rounds, args.n * (r + 1) // rounds)
+        bare += await run_bare(client, log, indices=chunk, share=args.denied, scripts=scripts,
+                               task_queue="bench-bare")
+        done, chunk_ids = await run_claims(engine, client, settings, indices=chunk,
+                                           share=args.denied)
+        claims += done
+        ids += chunk_ids
     say(f"bare: {args.n} in {bare.seconds:.1f} s, {bare.per_s:.1f}/s; "
         f"CPU ms each by process: {bare.cpu_ms_each()}")
-    claims, ids = await run_claims(engine, client, settings, count=args.n, share=args.denied)
     say(f"claims: {args.n} in {claims.seconds:.1f} s, {claims.per_s:.1f}/s; "
         f"CPU ms each by process: {claims.cpu_ms_each()}")
     checked = check_claims(engine, ids, args.denied)
@@ -318,6 +332,11 @@ async def _phases(args: argparse.Namespace, engine: Engine, client: Client,
         "claims_per_s": round(claims.per_s, 2),
         "bare_per_s": round(bare.per_s, 2),
         "ratio": round(claims.per_s / bare.per_s, 3),
+        # What the ratio would be where CPU is the only limit: CPU per bare / CPU per claim.
+        "cpu_ratio": round(sum(bare.cpu.values()) / len(bare.latencies)
+                           / (sum(claims.cpu.values()) / len(claims.latencies)), 3),
+        "cpu_ms_per_claim": round(1000 * sum(claims.cpu.values()) / len(claims.latencies), 1),
+        "cpu_ms_per_bare": round(1000 * sum(bare.cpu.values()) / len(bare.latencies), 1),
         "p50_s": round(percentile(claims.latencies, 50), 3),
         "p95_s": round(percentile(claims.latencies, 95), 3),
         "bare_p50_s": round(percentile(bare.latencies, 50), 3),
@@ -335,9 +354,13 @@ def main() -> None:
     parser.add_argument("--denied", type=float, default=0.3,
                         help="share of claims denied once and auto-fixed")
     parser.add_argument("--db", default=None, help="a PostgreSQL URL instead of SQLite")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate bare and claim batches this many times")
     args = parser.parse_args()
     if args.n < 1 or not 0 <= args.denied <= 1:
         parser.error("--n must be positive and --denied within 0..1")
+    if args.n * args.denied >= DENIED_CAPACITY - 1:
+        parser.error(f"at most {DENIED_CAPACITY - 2} denied claims (--n times --denied)")
     # Temporal's sandbox imports the workflow modules again for every workflow run. Under
     # PYTHONDONTWRITEBYTECODE (set in our Dockerfile) each of those imports compiles the source;
     # a default Python install caches the bytecode, and so does this bench.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ from reclaim.models import (
 from reclaim.schemas import ClaimDocument
 
 PCN_PREFIX = "RC"
+# ASCII digits only (str.isdigit() takes '²'), and short enough for the integer columns.
+_PCN = re.compile(r"([0-9]{1,9})(?:-([0-9]{1,4}))?")
 PAGE_SIZE = 50
 
 
@@ -44,11 +47,11 @@ def parse_patient_control_number(pcn: str) -> tuple[int, int] | None:
     value = pcn.strip().upper()
     if not value.startswith(PCN_PREFIX):
         return None
-    body = value[len(PCN_PREFIX) :]
-    claim, _, attempt = body.partition("-")
-    if not claim.isdigit():
+    match = _PCN.fullmatch(value[len(PCN_PREFIX) :])
+    if match is None:
         return None
-    return int(claim), int(attempt) if attempt.isdigit() else 0
+    claim, attempt = match.groups()
+    return int(claim), int(attempt) if attempt else 0
 
 
 def create_claim(*, session: Session, document: ClaimDocument) -> Claim:
@@ -196,7 +199,7 @@ def list_claims(
         filters.append(col(Claim.created_at) <= utcnow() - timedelta(days=min_age_days))
     if q:
         term = q.strip()
-        if term.isdigit():
+        if re.fullmatch(r"[0-9]{1,9}", term):
             filters.append(Claim.id == int(term))
         else:
             like = f"{term}%"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from reclaim import metrics
 from reclaim.claims import parse_patient_control_number
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
 from reclaim.x12.common import X12Error
@@ -75,10 +76,13 @@ def ingest_file(
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).first()
     if existing is not None and existing.status != "received":
+        metrics.edi_file_processed(file_type=existing.type, outcome="duplicate")
         return _result(session, existing, duplicate=True)
     if existing is None:
+        # PostgreSQL text cannot hold NUL; the sha256 stays that of the bytes received.
         existing = EdiFile(
-            sha256=digest, raw=decode(data), size=len(data), source=source, filename=filename
+            sha256=digest, raw=decode(data).replace("\x00", "\ufffd"), size=len(data),
+            source=source, filename=(filename or "")[:255] or None,
         )
         session.add(existing)
         try:
@@ -99,10 +103,12 @@ def ingest_file(
         edi.error = exc.as_dict() | {"detail": str(exc)}
         session.add(edi)
         session.commit()
+        metrics.edi_file_processed(file_type=edi.type, outcome="failed")
         return _result(session, edi, duplicate=False)
     edi.status = "processed"
     session.add(edi)
     session.commit()
+    metrics.edi_file_processed(file_type=edi.type, outcome="processed")
     return _result(session, edi, duplicate=False)
 
 

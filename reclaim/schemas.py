@@ -7,20 +7,32 @@ claim is still created and lands in `needs_correction` with findings a coder can
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ClaimType = Literal["professional", "institutional"]
 Sex = Literal["F", "M", "U"]
 
 _short = Field(min_length=1, max_length=60)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_CLAIM_TOTAL = Decimal("99999999.99")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        # NUL and other control characters have no place in a claim (and break X12 and
+        # PostgreSQL text); refuse them at the door instead of failing later.
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("contains a control character")
+        return value
 
 
 class Address(Strict):
@@ -97,6 +109,12 @@ class ClaimDocument(Strict):
     @classmethod
     def _normalise_diagnoses(cls, value: list[str]) -> list[str]:
         return [d.strip().upper() for d in value]
+
+    @model_validator(mode="after")
+    def _total_in_range(self) -> ClaimDocument:
+        if self.total_charge > MAX_CLAIM_TOTAL:
+            raise ValueError(f"lines: the charges add up to more than {MAX_CLAIM_TOTAL}")
+        return self
 
     @property
     def total_charge(self) -> Decimal:

@@ -86,11 +86,13 @@ def build_submission(
     return submission
 
 
-def mark_sent(*, session: Session, submission_id: int, reference: str | None) -> None:
+def mark_sent(*, session: Session, submission_id: int, reference: str | None) -> bool:
+    """Record the send; False when it was recorded before (a retried activity)."""
     submission = session.get(Submission, submission_id)
     if submission is None or submission.sent_at is not None:
-        return
+        return False
     submission.status = "sent"
     submission.sent_at = utcnow()
     submission.clearinghouse_ref = reference
     session.add(submission)
+    return True

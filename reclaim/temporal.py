@@ -7,6 +7,7 @@ import logging
 
 from temporalio.client import Client, TLSConfig
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from reclaim.codec import KeyRing
@@ -22,7 +23,8 @@ def data_converter(settings: Settings) -> DataConverter:
     return codec_converter(KeyRing.from_setting(settings.payload_key))
 
 
-async def connect(settings: Settings, *, address: str | None = None) -> Client:
+async def connect(settings: Settings, *, address: str | None = None,
+                  runtime: Runtime | None = None) -> Client:
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -37,6 +39,7 @@ async def connect(settings: Settings, *, address: str | None = None) -> Client:
         data_converter=data_converter(settings),
         tls=tls,
         api_key=settings.temporal_api_key,
+        runtime=runtime,
     )
 
 

@@ -75,14 +75,14 @@ def _mark(engine: Any, file_id: int) -> None:
 async def _read_limited(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_EDI_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             detail=f"files over {MAX_EDI_BYTES // (1024 * 1024)} MiB are refused")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_EDI_BYTES:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                                 detail="file too large")
         chunks.append(chunk)
     return b"".join(chunks)

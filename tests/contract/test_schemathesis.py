@@ -23,7 +23,7 @@ from reclaim.auth import create_user
 from reclaim.config import Settings
 from reclaim.db import session_scope
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 
 @pytest.fixture

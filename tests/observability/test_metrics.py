@@ -157,7 +157,8 @@ def test_no_phi_in_labels(fresh_engine: Engine) -> None:
               for v in s.labels.values()}
     assert labels <= {"denied", "paid", "coder", "appeal", "front_desk", "true", "false",
                       "queued", "lt_1d", "1d_3d", "3d_7d", "7d_30d", "ge_30d", "835",
-                      "unknown", "processed", "failed", "duplicate", "refused", "1", "7"}
+                      "unknown", "processed", "failed", "duplicate", "refused", "1", "7", "8",
+                      "999", "277CA", "837P", "837I"}
 
 
 def _free_port() -> int:

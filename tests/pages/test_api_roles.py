@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from api.deps import current_user
 from tests.pages.conftest import ROLE_USERS
 
-PUBLIC = {("GET", "/healthz")}
+# /metrics is for a Prometheus scraper: no login, its own RECLAIM_METRICS_TOKEN when set.
+PUBLIC = {("GET", "/healthz"), ("GET", "/metrics")}
 NON_ADMIN_ROLES = ("coder", "front_desk", "biller", "manager")
 
 
