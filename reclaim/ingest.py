@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,8 @@ from reclaim.x12.reader import detect
 from workflows.types import EdiEvent
 
 WAITING_STATUSES = ("submitted", "resubmitted", "accepted", "appealing", "denied")
+INSERT_CHUNK = 1000
+LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
 
 
 @dataclass
@@ -161,8 +164,10 @@ def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
                 ),
             )
         )
+    # Only the columns a signal needs: an 835's rows also carry each claim's JSON.
     remits = session.exec(
-        select(Remittance)
+        select(Remittance.id, Remittance.position, Remittance.claim_id, Remittance.attempt,
+               Remittance.payer_claim_control_number)
         .where(Remittance.edi_file_id == file_id, col(Remittance.claim_id).is_not(None))
         .order_by(col(Remittance.position))
     ).all()
@@ -245,10 +250,12 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999]) -> None:
 def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) -> None:
     assert edi.id is not None
     position = 0
+    attempts = _attempts_by_claim(session, [i.patient_control_number for s in statuses
+                                            for i in s.claims])
     for status in statuses:
         for item in status.claims:
             position += 1
-            claim_id, attempt = _match_pcn(session, item.patient_control_number)
+            claim_id, attempt = _match_pcn(attempts, item.patient_control_number)
             session.add(
                 PayerResponse(
                     edi_file_id=edi.id,
@@ -272,15 +279,19 @@ def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> N
     assert edi.id is not None
     position = 0
     views = []
+    attempts = _attempts_by_claim(session, [p.patient_control_number for r in remits
+                                            for p in r.claims])
+    rows: list[dict[str, Any]] = []
     for remit in remits:
         claim_views = []
         for payment in remit.claims:
             position += 1
-            claim_id, attempt = _match_pcn(session, payment.patient_control_number)
+            claim_id, attempt = _match_pcn(attempts, payment.patient_control_number)
             if claim_id is None:
                 claim_id, attempt = _match_by_lines(session, payment)
-            session.add(
-                Remittance(
+            data = payment.model_dump(mode="json")
+            rows.append(
+                dict(
                     edi_file_id=edi.id,
                     position=position,
                     claim_id=claim_id,
@@ -293,14 +304,14 @@ def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> N
                     payer_claim_control_number=payment.payer_claim_control_number,
                     payment_date=remit.payment.date,
                     trace_number=remit.payment.trace_number,
-                    data=payment.model_dump(mode="json"),
+                    data=data,
                 )
             )
             if claim_id is None:
                 edi.unmatched += 1
             else:
                 edi.matched += 1
-            claim_views.append(_claim_view(payment, claim_id))
+            claim_views.append(_claim_view(data, claim_id))
         views.append(
             {
                 "payer": {"name": remit.payer_name, "id": remit.payer_id},
@@ -312,6 +323,9 @@ def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> N
                 "claims": claim_views,
             }
         )
+    # Bulk inserts: building thousands of ORM objects costs more than reading the file.
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(Remittance), rows[start:start + INSERT_CHUNK])
     # DESIGN.md: GET /api/v1/edi/{id} of an 835 shows payer, payment, PLB and claims at the top.
     if not views:
         edi.parsed = {"claims": []}
@@ -321,27 +335,36 @@ def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> N
         edi.parsed = {**views[0], "remittances": views}
 
 
-def _claim_view(payment: ClaimPayment, claim_id: int | None) -> dict[str, Any]:
-    view = payment.model_dump(
-        mode="json",
-        include={
-            "patient_control_number", "status_code", "charge", "paid", "patient_responsibility",
-            "payer_claim_control_number", "adjustments", "remarks", "lines",
-        },
-    )
+CLAIM_VIEW = ("patient_control_number", "status_code", "charge", "paid", "patient_responsibility",
+              "payer_claim_control_number", "adjustments", "remarks", "lines")
+
+
+def _claim_view(payment: dict[str, Any], claim_id: int | None) -> dict[str, Any]:
+    """`payment`: the ClaimPayment already dumped as JSON for its Remittance row."""
+    view = {name: payment[name] for name in CLAIM_VIEW}
     view["matched_claim_id"] = claim_id
     return view
 
 
-def _match_pcn(session: Session, pcn: str) -> tuple[int | None, int | None]:
+def _attempts_by_claim(session: Session, pcns: list[str]) -> dict[int, int]:
+    """Attempts of every claim the patient control numbers name, a few queries per file rather
+    than one per claim (an 835 can carry thousands)."""
+    ids = sorted({parsed[0] for pcn in pcns if (parsed := parse_patient_control_number(pcn))})
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start:start + LOOKUP_CHUNK]
+        found.update(session.exec(
+            select(Claim.id, Claim.attempts).where(col(Claim.id).in_(chunk))
+        ).all())  # type: ignore[arg-type]
+    return found
+
+
+def _match_pcn(attempts: dict[int, int], pcn: str) -> tuple[int | None, int | None]:
     parsed = parse_patient_control_number(pcn)
-    if parsed is None:
+    if parsed is None or parsed[0] not in attempts:
         return None, None
     claim_id, attempt = parsed
-    claim = session.get(Claim, claim_id)
-    if claim is None:
-        return None, None
-    return claim_id, attempt or claim.attempts
+    return claim_id, attempt or attempts[claim_id]
 
 
 def _match_by_lines(session: Session, payment: ClaimPayment) -> tuple[int | None, int | None]:

@@ -3,6 +3,8 @@ Debian's Chromium driven by Playwright (never `playwright install`)."""
 
 from __future__ import annotations
 
+import os
+
 import socket
 import threading
 import time
@@ -70,9 +72,13 @@ def site(fresh_engine: Engine, tmp_path: Path) -> Iterator[Site]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: sync Playwright keeps an event loop running in this thread until it stops,
+    # and the async tests collected after this module need the thread free of it.
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: `make system-deps` installs it")
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -197,20 +197,28 @@ async def running_stack(env: WorkflowEnvironment, engine: Engine, settings: Sett
 
 
 @pytest.fixture
-async def stack(engine: Engine, settings: Settings, tmp_path: Path, people: dict[str, str],
-                smtp: SmtpSink) -> AsyncIterator[Stack]:
-    """A stack on a time-skipping server of its own. Sharing one server between tests does not
-    work: whatever a finished test leaves open (a stopped worker's polls, a timer on a queue
-    nobody polls) stops the server from skipping time for the tests after it."""
+async def stack(tmp_path: Path, settings: Settings, smtp: SmtpSink) -> AsyncIterator[Stack]:
+    """A stack of its own: a time-skipping server and a database. Sharing one server between
+    tests does not work — whatever a finished test leaves open (a stopped worker's polls, a
+    timer on a queue nobody polls) stops it from skipping time for the tests after it — and a
+    database of its own keeps other tests' users out of the work-item assignment."""
+    from reclaim.db import get_engine, session_scope
+    from reclaim.demo import seed_people
     from reclaim.temporal import data_converter
-    from tests.conftest import TEST_SERVER
+    from tests.conftest import TEST_SERVER, fresh_database_url
 
+    url = fresh_database_url(tmp_path)
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        seed_people(session)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER),
         data_converter=data_converter(Settings(payload_key="test-payload-key")),
     )
     try:
-        async with running_stack(env, engine, settings, tmp_path, smtp) as stack:
+        async with running_stack(env, engine, settings.model_copy(update={"database_url": url}),
+                                 tmp_path, smtp) as stack:
             yield stack
     finally:
         await env.shutdown()
+        engine.dispose()

@@ -1,0 +1,328 @@
+"""One big 835 through POST /api/v1/edi, against pyx12 alone tokenizing the same file.
+
+    python bench/era_ingest.py [--n 10000] [--small 2500] [--db URL]
+
+Set-up (not timed): N claims waiting for their remittance (Claim rows `accepted`, attempt 1, and
+their Submission rows), an 835 with one CLP per claim built as the sandbox payer builds it
+(`adjudicate_claim` for each claim, batched into one remittance, `write_835`), an admin token,
+and on an in-memory Temporal dev server one `claim-<id>` workflow per claim, started on a task
+queue no worker polls: each signal is a real signal to an existing workflow (the server writes
+it to the history), and no worker time is counted (bench/throughput.py measures that).
+
+Timed: the POST on `create_app()` through httpx's ASGI transport (store the raw file, read it,
+match every claim, insert the remittances, signal every workflow, mark the file signalled), and
+pyx12's `RawX12File` iterating the segments of the same text. The same for a file of --small
+claims, to compare peak RSS growth (the high-water mark is reset before each POST).
+
+Prints figures, then one JSON line: {"bench": "era_ingest", "claims_per_s", "ratio", ...}
+with ratio = ingest time / tokenize time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyx12.rawx12file
+import pyx12.x12file
+from common import (
+    BILLING_NPI,
+    emit,
+    fresh_database,
+    machine,
+    say,
+    start_dev_server,
+)
+from sqlalchemy import Engine, insert
+from temporalio.client import Client
+
+from api.app import create_app
+from api.routes import edi as edi_route
+from reclaim.auth import create_user
+from reclaim.claims import patient_control_number
+from reclaim.config import Settings
+from reclaim.db import get_engine, session_scope
+from reclaim.models import Claim, Submission
+from reclaim.payer.adjudicate import adjudicate_claim
+from reclaim.payer.config import PACKAGED_RULES
+from reclaim.payer.rules import load_rules
+from reclaim.payer.service import payer_claim_number
+from reclaim.temporal import deliver_signals
+from reclaim.x12.models import (
+    ClaimPayment,
+    Envelope,
+    Payment,
+    ReceivedClaim837,
+    ReceivedLine837,
+    Remittance835,
+)
+from reclaim.x12.read_835 import read_835
+from reclaim.x12.reader import detect
+from reclaim.x12.write_payer import write_835
+from workflows.types import ClaimInput
+
+IDLE_QUEUE = "era-bench-no-worker"
+START_CONCURRENCY = 64
+INSERT_BATCH = 2000
+CHARGE = Decimal("150.00")
+
+
+# ---------------------------------------------------------------- memory
+
+
+def rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux: 5 > /proc/self/clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def seed_claims(engine: Engine, *, count: int, first_id: int, service_date: date) -> list[int]:
+    """Claims waiting for their 835 and the submission each was sent as, inserted in bulk."""
+    now = datetime.now(UTC)
+    ids = list(range(first_id, first_id + count))
+    document = {"claim_type": "professional", "payer_id": "SANDBOX",
+                "lines": [{"procedure": "99214", "modifiers": ["25"], "units": 1,
+                           "charge": str(CHARGE), "diagnosis_pointers": [1, 2]}]}
+    with session_scope(engine) as session:
+        for start in range(0, count, INSERT_BATCH):
+            chunk = ids[start:start + INSERT_BATCH]
+            session.execute(insert(Claim), [{
+                "id": claim_id, "status": "accepted", "claim_type": "professional",
+                "payer_id": "SANDBOX", "patient_last_name": "Lee", "patient_first_name": "Ann",
+                "member_id": f"W{claim_id:09d}", "billing_npi": BILLING_NPI,
+                "service_date": service_date, "total_charge": CHARGE,
+                "paid_amount": Decimal(0), "patient_responsibility": Decimal(0),
+                "attempts": 1, "document": document, "findings": [],
+                "workflow_id": f"claim-{claim_id}", "created_at": now, "updated_at": now,
+            } for claim_id in chunk])
+            session.execute(insert(Submission), [{
+                "claim_id": claim_id, "attempt": 1,
+                "patient_control_number": patient_control_number(claim_id, 1),
+                "frequency_code": "1", "transaction_type": "837P", "x12": "",
+                "document": document, "status": "acknowledged", "created_at": now,
+                "sent_at": now,
+            } for claim_id in chunk])
+    return ids
+
+
+def build_835(ids: list[int], *, service_date: date, control_number: int) -> str:
+    """What the sandbox payer sends for these claims: each adjudicated by its rules (SANDBOX
+    pays the fee schedule), batched into one remittance for one payee."""
+    rules = load_rules(PACKAGED_RULES)
+    received = datetime.now(UTC)
+    payments: list[ClaimPayment] = []
+    for claim_id in ids:
+        claim = ReceivedClaim837(
+            claim_type="professional",
+            patient_control_number=patient_control_number(claim_id, 1),
+            total_charge=CHARGE, frequency_code="1", place_of_service="11",
+            payer_id="SANDBOX", member_id=f"W{claim_id:09d}", patient_first_name="ANN",
+            patient_last_name="LEE", billing_npi=BILLING_NPI, rendering_npi="1245319599",
+            service_date=service_date, diagnoses=["E119", "I10"],
+            lines=[ReceivedLine837(procedure="99214", modifiers=["25"], charge=CHARGE,
+                                   units=Decimal(1), service_date=service_date,
+                                   diagnosis_pointers=[1, 2])],
+        )
+        result = adjudicate_claim(claim=claim, rules=rules, seed=0, received_on=received.date(),
+                                  payer_claim_number=payer_claim_number("SANDBOX", received,
+                                                                        claim_id))
+        if result.payment is None:
+            raise RuntimeError(f"the sandbox payer gave claim {claim_id} no remittance")
+        payments.append(result.payment)
+    payer = rules.payer("SANDBOX")
+    if payer is None:
+        raise RuntimeError("the packaged payer rules have no SANDBOX payer")
+    total = sum((p.paid for p in payments), Decimal(0))
+    envelope = Envelope(sender_id="SANDBOXPAYER", receiver_id="RECLAIM",
+                        interchange_control_number=control_number,
+                        group_control_number=control_number, created=received)
+    return write_835(Remittance835(
+        envelope=envelope,
+        payer_name=payer.name,
+        payer_id=payer.id,
+        payee_name="SPRINGFIELD FAMILY MEDICINE",
+        payee_npi=BILLING_NPI,
+        payee_tax_id="371234567",
+        production_date=received.date(),
+        payment=Payment(amount=total, method="ACH" if total > 0 else "NON",
+                        date=received.date(), trace_number=f"BENCH{control_number:09d}",
+                        payer_identifier=f"1{payer.tax_id}"),
+        claims=payments,
+    ))
+
+
+async def start_idle_workflows(client: Client, ids: list[int]) -> None:
+    """`claim-<id>` executions that exist but are never worked: they take signals."""
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def one(claim_id: int) -> None:
+        async with gate:
+            await client.start_workflow("ClaimWorkflow", ClaimInput(claim_id=claim_id,
+                                                                    search_attributes=False),
+                                        id=f"claim-{claim_id}", task_queue=IDLE_QUEUE)
+
+    await asyncio.gather(*(one(claim_id) for claim_id in ids))
+
+
+# ---------------------------------------------------------------- timed
+
+
+class SignalClock:
+    """Times the route's deliver_signals calls (the route is otherwise untouched)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    async def __call__(self, client: Client, signals: list[Any], **kwargs: Any) -> int:
+        started = time.perf_counter()
+        try:
+            return await deliver_signals(client, signals, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def tokenize(text: str) -> tuple[float, int]:
+    """pyx12 alone: RawX12File splitting the file into segments, nothing else."""
+    started = time.perf_counter()
+    segments = sum(1 for _ in pyx12.rawx12file.RawX12File(io.StringIO(text)))
+    return time.perf_counter() - started, segments
+
+
+def best(repeat: int, work: Any) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def read_alone(text: str) -> dict[str, float]:
+    """What else parses the file, for the breakdown: pyx12's own segment reader, and ours as
+    ingestion runs it (detect, then read_835)."""
+    return {
+        "pyx12_segments_s": best(2, lambda: sum(
+            1 for _ in pyx12.x12file.X12Reader(io.StringIO(text)))),
+        "read_s": best(2, lambda: (detect(text), read_835(text))),
+    }
+
+
+async def post(http: httpx.AsyncClient, body: bytes) -> tuple[float, dict[str, Any], int]:
+    """The POST, its answer, and the peak RSS growth (KiB) while it ran."""
+    reset = reset_peak()
+    before = rss_kib("VmRSS")
+    started = time.perf_counter()
+    response = await http.post("/api/v1/edi", content=body,
+                               headers={"content-type": "application/edi-x12"})
+    elapsed = time.perf_counter() - started
+    if response.status_code != 202:
+        raise SystemExit(f"POST /api/v1/edi answered {response.status_code}: "
+                         f"{response.text[:500]}")
+    growth = rss_kib("VmHWM") - before if reset else -1
+    return elapsed, response.json(), growth
+
+
+async def one_file(http: httpx.AsyncClient, engine: Engine, client: Client, *, count: int,
+                   first_id: int, control_number: int) -> dict[str, Any]:
+    service_date = date.today() - timedelta(days=10)
+    ids = seed_claims(engine, count=count, first_id=first_id, service_date=service_date)
+    text = build_835(ids, service_date=service_date, control_number=control_number)
+    await start_idle_workflows(client, ids)
+    tokenize_s = min(tokenize(text)[0] for _ in range(3))
+    _, segments = tokenize(text)
+    clock = SignalClock()
+    edi_route.deliver_signals = clock  # type: ignore[assignment]
+    ingest_s, body, growth = await post(http, text.encode())
+    if body["matched"] != count or body["unmatched"]:
+        raise SystemExit(f"matched {body['matched']} and unmatched {body['unmatched']} of "
+                         f"{count} claims")
+    parts = read_alone(text)
+    say(f"{count} claims, {len(text) / 1e6:.1f} MB, {segments} segments: ingest "
+        f"{ingest_s:.2f} s (of which signalling {clock.seconds:.2f} s), tokenize "
+        f"{tokenize_s:.3f} s, ratio {ingest_s / tokenize_s:.0f}; our reader alone "
+        f"{parts['read_s']:.2f} s, pyx12 X12Reader {parts['pyx12_segments_s']:.2f} s; "
+        f"peak RSS growth {growth / 1024:.1f} MiB")
+    return {"claims": count, "bytes": len(text), "segments": segments, "ingest_s": ingest_s,
+            "tokenize_s": tokenize_s, "signal_s": clock.seconds,
+            "rss_growth_mb": round(growth / 1024, 1), **parts}
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="reclaim-era-") as tmp:
+        settings = Settings(data_dir=Path(tmp), database_url=fresh_database(args.db, Path(tmp)),
+                            payload_key="bench-payload-key", secret_key="bench-secret",
+                            demo=False)
+        engine = get_engine(settings.resolved_database_url)
+        with session_scope(engine) as session:
+            _, token = create_user(session=session, username="era-bench", role="admin")
+        env = await start_dev_server(settings)
+        try:
+            app = create_app(settings, client=env.client)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench",
+                                         timeout=600,
+                                         headers={"Authorization": f"Bearer {token}"}) as http:
+                small = await one_file(http, engine, env.client, count=args.small,
+                                       first_id=1, control_number=1)
+                big = await one_file(http, engine, env.client, count=args.n,
+                                     first_id=args.small + 1, control_number=2)
+        finally:
+            await env.shutdown()
+    return {
+        "bench": "era_ingest",
+        "n": args.n,
+        "claims_per_s": round(args.n / big["ingest_s"], 1),
+        "ratio": round(big["ingest_s"] / big["tokenize_s"], 2),
+        "ingest_s": round(big["ingest_s"], 3),
+        "tokenize_s": round(big["tokenize_s"], 4),
+        "signal_s": round(big["signal_s"], 3),
+        "read_s": round(big["read_s"], 3),
+        "pyx12_segments_s": round(big["pyx12_segments_s"], 3),
+        "file_mb": round(big["bytes"] / 1e6, 2),
+        "segments": big["segments"],
+        "rss_growth_mb": big["rss_growth_mb"],
+        "small_n": args.small,
+        "small_rss_growth_mb": small["rss_growth_mb"],
+        "small_ratio": round(small["ingest_s"] / small["tokenize_s"], 2),
+        "database": settings.resolved_database_url.split(":", 1)[0],
+        **machine(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="claims in the big 835")
+    parser.add_argument("--small", type=int, default=2_500,
+                        help="claims in the 835 compared for memory")
+    parser.add_argument("--db", default=None, help="a PostgreSQL URL instead of SQLite")
+    args = parser.parse_args()
+    if args.n < 1 or args.small < 1:
+        parser.error("--n and --small must be positive")
+    sys.dont_write_bytecode = False  # as in throughput.py: bytecode cached as by default
+    emit(asyncio.run(bench(args)))
+
+
+if __name__ == "__main__":
+    main()
