@@ -34,6 +34,7 @@ class RunningStack:
     smtp_port: int
     data_dir: Path
     env: dict[str, str]
+    ports: dict[str, int]
 
     def client(self, token: str = ADMIN_TOKEN) -> httpx.Client:
         return httpx.Client(base_url=self.api, timeout=30,
@@ -56,8 +57,9 @@ class RunningStack:
 
 
 def start_stack(tmp_path: Path, *, demo: bool = False, extra: dict[str, str] | None = None,
-                database_url: str | None = None) -> RunningStack:
-    ports = {name: free_port() for name in ("api", "payer", "smtp", "temporal", "ui")}
+                database_url: str | None = None, args: tuple[str, ...] = (),
+                ports: dict[str, int] | None = None) -> RunningStack:
+    ports = ports or {name: free_port() for name in ("api", "payer", "smtp", "temporal", "ui")}
     env = dict(os.environ)
     env.update({
         "RECLAIM_DATA_DIR": str(tmp_path / "var"),
@@ -76,17 +78,18 @@ def start_stack(tmp_path: Path, *, demo: bool = False, extra: dict[str, str] | N
     env.pop("RECLAIM_TEMPORAL_ADDRESS", None)
     env.pop("RECLAIM_SMTP_HOST", None)
     env.update(extra or {})
-    out = (tmp_path / "up.out").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "reclaim.cli", "up"], env=env,
+    out = (tmp_path / "up.out").open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "reclaim.cli", "up", *args], env=env,
                                stdout=out, stderr=subprocess.STDOUT, cwd=Path.cwd())
     stack = RunningStack(process, f"http://127.0.0.1:{ports['api']}",
                          f"http://127.0.0.1:{ports['payer']}", ports["smtp"],
-                         tmp_path / "var", env)
+                         tmp_path / "var", env, ports)
     deadline = time.monotonic() + 90
+    seen = (tmp_path / "up.out").read_text(errors="replace").count("Reclaim is running")
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError("reclaim up exited:\n" + (tmp_path / "up.out").read_text())
-        if "Reclaim is running" in (tmp_path / "up.out").read_text(errors="replace"):
+        if (tmp_path / "up.out").read_text(errors="replace").count("Reclaim is running") > seen:
             return stack
         time.sleep(0.3)
     stop_stack(stack)

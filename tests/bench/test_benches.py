@@ -1,0 +1,54 @@
+"""Each benchmark this folder covers, run with a tiny --n: it finishes, and its last stdout line
+is the JSON the issue asks for, with figures that make sense."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_bench(script: str, *args: str, timeout: float = 240) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=BENCH.parent)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    last = done.stdout.strip().splitlines()[-1]
+    return dict(json.loads(last))
+
+
+def test_throughput_prints_its_figures_last() -> None:
+    result = run_bench("throughput.py", "--n", "5", "--rounds", "1")
+    assert result["bench"] == "throughput"
+    assert {"claims_per_s", "bare_per_s", "ratio", "p50_s", "p95_s",
+            "worker_rss_mb"} <= result.keys()
+    assert result["claims_per_s"] > 0
+    assert result["bare_per_s"] > 0
+    assert result["ratio"] == pytest.approx(result["claims_per_s"] / result["bare_per_s"],
+                                            rel=0.01)
+    assert 0 < result["p50_s"] <= result["p95_s"]
+    assert result["worker_rss_mb"] > 0
+    assert result["replacements"] == 1  # one of five claims denied, fixed and paid
+
+
+def test_era_ingest_prints_its_figures_last() -> None:
+    result = run_bench("era_ingest.py", "--n", "40", "--small", "10")
+    assert result["bench"] == "era_ingest"
+    assert {"claims_per_s", "ratio"} <= result.keys()
+    assert result["claims_per_s"] > 0
+    assert result["ratio"] == pytest.approx(result["ingest_s"] / result["tokenize_s"], rel=0.01)
+    assert result["segments"] > 40 * 5  # CLP, CAS, NM1, SVC... for every claim
+
+
+def test_a_bad_size_is_refused_with_a_clear_message() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "era_ingest.py"), "--n", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--n and --small must be positive" in done.stderr
