@@ -41,8 +41,9 @@ PAYER_ID = SearchAttributeKey.for_keyword("PayerId")
 DENIAL_ROUTE = SearchAttributeKey.for_keyword("DenialRoute")
 ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
 
-SHORT = timedelta(seconds=60)
-SUBMIT_TIMEOUT = timedelta(minutes=2)
+# Activities are short database writes; a worker killed mid-activity is noticed this soon.
+SHORT = timedelta(seconds=20)
+SUBMIT_TIMEOUT = timedelta(seconds=45)
 SEEN_KEEP = 500
 
 

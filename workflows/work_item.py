@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
         WorkItemResult,
     )
 
-SHORT = timedelta(seconds=60)
+# Activities are short database writes; a worker killed mid-activity is noticed this soon.
+SHORT = timedelta(seconds=20)
 
 
 @workflow.defn
