@@ -49,11 +49,11 @@ class EdiActivities:
         while True:
             batch = await self.clearinghouse.fetch(after=await asyncio.to_thread(self._cursor))
             for inbound in batch:
-                ok = await self.ingest(inbound.content, filename=inbound.name)
+                problem = await self.ingest(inbound.content, filename=inbound.name)
                 files += 1
-                failed += 0 if ok else 1
-                await self.clearinghouse.done(inbound, ok=ok,
-                                              reason="" if ok else "unreadable X12")
+                failed += 0 if problem is None else 1
+                await self.clearinghouse.done(inbound, ok=problem is None,
+                                              reason=f"unreadable X12: {problem}")
                 await asyncio.to_thread(self._advance, inbound.position)
                 activity.heartbeat(inbound.position)
             activity.heartbeat()
@@ -62,7 +62,8 @@ class EdiActivities:
             if not batch:
                 await asyncio.sleep(request.interval_seconds)
 
-    async def ingest(self, content: str, *, filename: str) -> bool:
+    async def ingest(self, content: str, *, filename: str) -> str | None:
+        """Store, read and signal one file; the reason it could not be read, or None."""
         def store():  # type: ignore[no-untyped-def]
             with session_scope(self.engine) as session:
                 return ingest_file(session=session, raw=content, source="clearinghouse",
@@ -71,7 +72,7 @@ class EdiActivities:
         result = await asyncio.to_thread(store)
         if result.error is not None:
             log.warning("clearinghouse file unreadable", extra={"file_id": result.file_id})
-            return False
+            return str(result.error.get("detail") or "unreadable")
         if result.signals:
             await deliver_signals(self.client, result.signals)
 
@@ -80,7 +81,7 @@ class EdiActivities:
                 mark_signalled(session=session, file_id=result.file_id)
 
         await asyncio.to_thread(mark)
-        return True
+        return None
 
     def _cursor(self) -> str:
         with session_scope(self.engine) as session:

@@ -3,11 +3,13 @@ re-scrubbed (refused while it still fails), then goes on to the payer."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 
-from reclaim.models import Claim, User
+from reclaim.models import Claim, MailMessage, User
 from tests.conftest import SmtpSink
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
@@ -74,3 +76,24 @@ async def test_a_clean_claim_counts_as_clean_first_pass(stack: Stack) -> None:
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
         assert claim is not None and claim.clean_first_pass is True
+
+
+async def test_mail_is_retried_while_smtp_is_down_and_sent_when_it_returns(
+    stack: Stack, smtp: SmtpSink
+) -> None:
+    smtp.stop()
+    claim_id = await stack.post(claim_doc(diagnoses=["E11", "I10"]))
+    item = await stack.wait_item(claim_id, kind="correction")
+    await asyncio.sleep(2.5)  # a few failed sends
+    with Session(stack.engine) as session:
+        queued = session.exec(select(MailMessage).where(MailMessage.key.startswith(  # type: ignore[attr-defined]
+            f"wi-{item.id}-"))).all()
+    assert queued and all(m.status == "queued" and m.attempts >= 1 for m in queued)
+    assert smtp.messages == []
+    smtp.start()
+    await stack.wait_mail(smtp, f"claim {claim_id},")
+    with Session(stack.engine) as session:
+        sent = session.exec(select(MailMessage).where(MailMessage.key.startswith(  # type: ignore[attr-defined]
+            f"wi-{item.id}-"))).all()
+    assert all(m.status == "sent" for m in sent)
+    assert len([m for m in smtp.messages if f"claim {claim_id}," in m["Subject"]]) == len(sent)
