@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -165,24 +166,24 @@ def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
             )
         )
     # Only the columns a signal needs: an 835's rows also carry each claim's JSON.
-    remits = session.exec(
-        select(Remittance.id, Remittance.position, Remittance.claim_id, Remittance.attempt,
-               Remittance.payer_claim_control_number)
-        .where(Remittance.edi_file_id == file_id, col(Remittance.claim_id).is_not(None))
+    remits = session.execute(
+        sa_select(col(Remittance.id), col(Remittance.position), col(Remittance.claim_id),
+                  col(Remittance.attempt), col(Remittance.payer_claim_control_number))
+        .where(col(Remittance.edi_file_id) == file_id, col(Remittance.claim_id).is_not(None))
         .order_by(col(Remittance.position))
     ).all()
-    for m in remits:
-        assert m.claim_id is not None
+    for remittance_id, position, claim_id, attempt, control_number in remits:
+        assert claim_id is not None
         signals.append(
             ClaimSignal(
-                m.claim_id,
+                claim_id,
                 EdiEvent(
                     file_id=file_id,
-                    position=m.position,
+                    position=position,
                     kind="835",
-                    attempt=m.attempt or 0,
-                    remittance_id=m.id,
-                    payer_claim_control_number=m.payer_claim_control_number,
+                    attempt=attempt or 0,
+                    remittance_id=remittance_id,
+                    payer_claim_control_number=control_number,
                 ),
             )
         )
