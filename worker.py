@@ -14,9 +14,11 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
 )
 from temporalio.worker import Worker
@@ -30,6 +32,7 @@ from reclaim.db import get_engine
 from reclaim.metrics import worker_runtime
 from reclaim.temporal import connect
 from workflows.claim import ClaimWorkflow
+from workflows.digest import DailyDigestWorkflow
 from workflows.poll import ClearinghousePollWorkflow
 from workflows.start import start_orphans
 from workflows.work_item import WorkItemWorkflow
@@ -57,7 +60,8 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow],
+        workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow,
+                   DailyDigestWorkflow],
         activities=[
             claims.load_claim_context,
             claims.record_status,
@@ -72,6 +76,7 @@ def build_worker(
             work.check_correction,
             work.write_appeal_letter,
             work.notify,
+            work.send_daily_digests,
             edi.poll_clearinghouse,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=64),
@@ -105,6 +110,26 @@ async def ensure_poll_schedule(client: Client, settings: Settings) -> None:
         )
 
 
+DIGEST_SCHEDULE = "daily-digest"
+
+
+async def ensure_digest_schedule(client: Client, settings: Settings) -> None:
+    """Every morning at RECLAIM_DIGEST_HOUR (UTC), each coder gets their open items."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            DailyDigestWorkflow.run, id="daily-digest-run", task_queue=settings.task_queue
+        ),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(
+            hour=[ScheduleRange(settings.digest_hour)], minute=[ScheduleRange(0)],
+            second=[ScheduleRange(0)])]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(DIGEST_SCHEDULE, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.resolved_database_url)
@@ -112,6 +137,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                                                payer_url=settings.payer_url)
     worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse)
     await ensure_poll_schedule(client, settings)
+    await ensure_digest_schedule(client, settings)
     started = await start_orphans(engine=engine, client=client, settings=settings)
     if started:
         log.info("started workflows for stored claims that had none", extra={"count": started})

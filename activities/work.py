@@ -17,6 +17,7 @@ from reclaim.mail import mark_mail, send_mail
 from reclaim.models import Claim, MailMessage
 from workflows.types import (
     CorrectionCheck,
+    DigestRequest,
     Finding,
     LetterRequest,
     NoticeRequest,
@@ -71,6 +72,20 @@ class WorkActivities:
     def write_appeal_letter(self, request: LetterRequest) -> None:
         with session_scope(self.engine) as session:
             work.attach_appeal_letter(session=session, request=request)
+
+    @activity.defn
+    async def send_daily_digests(self, request: DigestRequest) -> int:
+        """Each coder's open items, once a day; returns how many digests went out."""
+        public = self.settings.resolved_public_url
+
+        def queue() -> list[int]:
+            with session_scope(self.engine) as session:
+                return work.queue_digests(session=session, day=request.day, public_url=public)
+
+        ids = await asyncio.to_thread(queue)
+        for message_id in ids:
+            await self._send(message_id)
+        return len(ids)
 
     @activity.defn
     async def notify(self, request: NoticeRequest) -> None:

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     payer_ack_after: timedelta = timedelta(days=2)
     deadline_warning_lead: timedelta = timedelta(days=14)
     write_off_approval_above: str = "100.00"
+    digest_hour: int = Field(default=7, ge=0, le=23)  # UTC hour of the coders' daily digest
 
     @property
     def resolved_database_url(self) -> str:

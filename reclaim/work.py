@@ -3,7 +3,7 @@ the notices about them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -252,3 +252,55 @@ def attach_appeal_letter(*, session: Session, request: LetterRequest) -> None:
     item.data = {**item.data, "letter_html": html,
                  "appeal_deadline": datetime.fromordinal(deadline).date().isoformat()}
     session.add(item)
+
+
+# ---------------------------------------------------------------- daily digest
+
+
+def queue_digests(*, session: Session, day: date, public_url: str) -> list[int]:
+    """One digest per user with open items assigned to them (keyed by user and day, so a
+    re-run sends nothing twice). Returns the ids of the messages still to send."""
+    from reclaim.mail import queue_mail
+
+    rows = session.exec(
+        select(WorkItem, Claim, User)
+        .join(Claim, col(Claim.id) == WorkItem.claim_id)
+        .join(User, col(User.username) == WorkItem.assignee)
+        .where(WorkItem.status == "open", col(User.active).is_(True),
+               col(User.email).is_not(None))
+        .order_by(col(User.username), col(WorkItem.due_at).asc().nulls_last())
+    ).all()
+    by_user: dict[str, tuple[User, list[dict[str, Any]]]] = {}
+    for item, claim, user in rows:
+        entry = by_user.setdefault(user.username, (user, []))
+        entry[1].append(_item_ref(item, claim, public_url))
+    ids: list[int] = []
+    for user, items in by_user.values():
+        rendered = render_email("daily_digest", {
+            "recipient_name": user.username, "day": day, "items": items,
+            "queue_link": f"{public_url}/work",
+        })
+        assert user.email is not None
+        message = queue_mail(session=session, key=f"digest-{user.username}-{day.isoformat()}",
+                             to=user.email, subject=rendered.subject, text=rendered.text,
+                             html=rendered.html)
+        assert message.id is not None
+        if message.status != "sent":
+            ids.append(message.id)
+    return ids
+
+
+def _item_ref(item: WorkItem, claim: Claim, public_url: str) -> dict[str, Any]:
+    return {
+        "work_item_id": str(item.id),
+        "claim_id": str(claim.id),
+        "queue": item.queue,
+        "patient": {"first_name": claim.patient_first_name,
+                    "last_name": claim.patient_last_name, "member_id": claim.member_id},
+        "denials": [{"group": d["group"], "carc": d["carc"], "rarcs": d.get("rarcs", [])}
+                    for d in item.data.get("denials", [])],
+        "summary": item.title,
+        "due": item.due_at or utcnow(),
+        "link": f"{public_url}/claims/{claim.id}",
+        "assignee_name": item.assignee,
+    }

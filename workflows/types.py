@@ -6,7 +6,7 @@ what does travel (corrections) is encrypted by the payload codec.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -248,3 +248,7 @@ class LetterRequest(BaseModel):
     claim_id: int
     work_item_id: int
     denial_ids: list[int]
+
+
+class DigestRequest(BaseModel):
+    day: date

@@ -1,0 +1,51 @@
+"""`reclaim claims load` and `reclaim import-era`: summaries of what was accepted, refused (and
+why) and unmatched."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from reclaim.cli import app
+from tests.conftest import fresh_database_url
+from tests.support import claim_doc
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x12"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, dev_env: WorkflowEnvironment,
+            monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RECLAIM_DATABASE_URL", fresh_database_url(tmp_path))
+    monkeypatch.setenv("RECLAIM_TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("RECLAIM_PAYLOAD_KEY", "test-payload-key")
+    monkeypatch.setenv("RECLAIM_TASK_QUEUE", f"cli-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("RECLAIM_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_claims_load_accepts_the_good_and_names_what_is_wrong(cli_env: Path) -> None:
+    bad = claim_doc()
+    del bad["patient"]["birth_date"]
+    path = cli_env / "claims.json"
+    path.write_text(json.dumps([claim_doc(), bad, claim_doc()]))
+    result = CliRunner().invoke(app, ["claims", "load", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "accepted 2, refused 1" in result.output
+    assert "[1] patient.birth_date" in result.output
+
+
+def test_import_era_summarises_accepted_refused_and_unmatched(cli_env: Path) -> None:
+    garbled = cli_env / "garbled.835"
+    garbled.write_bytes(b"ISA*00*nope~")
+    good = FIXTURES / "835" / "pyx12-835_mult_loops.txt"
+    result = CliRunner().invoke(app, ["import-era", str(good), str(garbled), str(good)])
+    assert result.exit_code == 1, result.output
+    assert "files: 3  accepted: 2  refused: 1  duplicates: 1" in result.output
+    assert "unmatched: " in result.output and "unmatched: 0" not in result.output
+    assert "garbled.835" in result.output
