@@ -7,6 +7,7 @@ twice.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ from reclaim.claims import apply_correction as apply_claim_correction
 from reclaim.clearinghouse import Clearinghouse, ClearinghouseError
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.ingest import IngestResult, ingest_file, mark_signalled
 from reclaim.models import Claim
 from reclaim.remittances import auto_fix, post_remittance
 from reclaim.routing_store import current_table
@@ -122,6 +123,23 @@ class ClaimActivities:
 
     @activity.defn
     async def submit_claim(self, request: SubmitRequest) -> SubmissionRef:
+        # Database work and X12 reading run in threads: this activity is async (it awaits the
+        # clearinghouse) and must not hold the worker's event loop while it builds or reads.
+        ref, x12 = await asyncio.to_thread(self._build, request)
+        name = f"837-{ref.patient_control_number}.x12"
+        try:
+            receipt = await self.clearinghouse.submit(name=name, x12=x12)
+        except ClearinghouseError as exc:
+            raise ApplicationError(str(exc), type="ClearinghouseError") from exc
+        first_send = await asyncio.to_thread(self._mark_sent, ref.submission_id,
+                                             receipt.reference)
+        if first_send:
+            metrics.claim_submitted(frequency_code=ref.frequency_code)
+        if receipt.ack:
+            await self._ingest(receipt.ack, source="clearinghouse", filename=f"999-{name}")
+        return ref
+
+    def _build(self, request: SubmitRequest) -> tuple[SubmissionRef, str]:
         with session_scope(self.engine) as session:
             claim = _claim(session, request.claim_id)
             submission = build_submission(
@@ -137,29 +155,29 @@ class ClaimActivities:
                 patient_control_number=submission.patient_control_number,
                 frequency_code=submission.frequency_code,
             )
-            x12 = submission.x12
-        name = f"837-{ref.patient_control_number}.x12"
-        try:
-            receipt = await self.clearinghouse.submit(name=name, x12=x12)
-        except ClearinghouseError as exc:
-            raise ApplicationError(str(exc), type="ClearinghouseError") from exc
+            return ref, submission.x12
+
+    def _mark_sent(self, submission_id: int, reference: str | None) -> bool:
         with session_scope(self.engine) as session:
-            first_send = mark_sent(session=session, submission_id=ref.submission_id,
-                                   reference=receipt.reference)
-        if first_send:
-            metrics.claim_submitted(frequency_code=ref.frequency_code)
-        if receipt.ack:
-            await self._ingest(receipt.ack, source="clearinghouse", filename=f"999-{name}")
-        return ref
+            return mark_sent(session=session, submission_id=submission_id, reference=reference)
 
     async def _ingest(self, content: str, *, source: str, filename: str) -> None:
-        with session_scope(self.engine) as session:
-            result = ingest_file(session=session, raw=content, source=source, filename=filename)
-        if result.signals and self.client is not None:
+        def store() -> IngestResult:
+            with session_scope(self.engine) as session:
+                return ingest_file(session=session, raw=content, source=source,
+                                   filename=filename)
+
+        result = await asyncio.to_thread(store)
+        if self.client is None:
+            return
+        if result.signals:
             await deliver_signals(self.client, result.signals)
-        if self.client is not None:
+
+        def mark() -> None:
             with session_scope(self.engine) as session:
                 mark_signalled(session=session, file_id=result.file_id)
+
+        await asyncio.to_thread(mark)
 
     @activity.defn
     def record_remittance(self, request: RemittanceRequest) -> RemittanceOutcome:

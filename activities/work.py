@@ -39,7 +39,8 @@ class WorkActivities:
     def create_work_item(self, spec: WorkItemSpec) -> WorkItemRef:
         with session_scope(self.engine) as session:
             item = work.open_work_item(session=session, spec=spec)
-            assert item.id is not None and item.workflow_id is not None
+            assert item.id is not None
+            assert item.workflow_id is not None
             return WorkItemRef(
                 work_item_id=item.id,
                 workflow_id=item.workflow_id,
@@ -111,18 +112,13 @@ class WorkActivities:
             return
         try:
             await send_mail(self.settings, message)
-        except (OSError, TimeoutError, Exception) as exc:  # aiosmtplib errors are many kinds
-            def failed() -> None:
-                with session_scope(self.engine) as session:
-                    mark_mail(session=session, message_id=message_id, error=str(exc))
-
-            await asyncio.to_thread(failed)
+        except Exception as exc:  # aiosmtplib's errors are many kinds; all mean "not yet"
+            await asyncio.to_thread(self._mark_mail, message_id, str(exc))
             metrics.smtp_failure()
             log.warning("mail not sent; will retry", extra={"mail_id": message_id})
             raise ApplicationError(f"SMTP send failed: {exc}", type="SmtpError") from exc
+        await asyncio.to_thread(self._mark_mail, message_id, None)
 
-        def sent() -> None:
-            with session_scope(self.engine) as session:
-                mark_mail(session=session, message_id=message_id, error=None)
-
-        await asyncio.to_thread(sent)
+    def _mark_mail(self, message_id: int, error: str | None) -> None:
+        with session_scope(self.engine) as session:
+            mark_mail(session=session, message_id=message_id, error=error)

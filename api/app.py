@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     engine = get_engine(settings.resolved_database_url)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.admin_token:
             with Session(engine) as session:
                 ensure_admin(session=session, token=settings.admin_token)

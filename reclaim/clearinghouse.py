@@ -66,8 +66,8 @@ class SandboxClearinghouse:
             for f in files
         ]
 
-    async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:
-        return None
+    async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:  # noqa: ARG002
+        """The sandbox keeps its files; the cursor is what moves."""
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -90,7 +90,8 @@ class MailboxClearinghouse:
             os.replace(tmp, target)
         return Receipt(reference=name, ack=None)
 
-    async def fetch(self, *, after: str) -> list[InboundFile]:
+    async def fetch(self, *, after: str) -> list[InboundFile]:  # noqa: ARG002
+        # Processed files leave the inbox, so what is there is what is new: no cursor.
         inbox = self.root / "inbox"
         files = sorted(
             p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")

@@ -99,7 +99,8 @@ def payer(port: int | None = None, host: str | None = None) -> None:
 @app.command("smtp-sink")
 def smtp_sink(port: int | None = None, host: str = "127.0.0.1") -> None:
     """The local SMTP sink; what it receives shows at /mail."""
-    from reclaim.db import get_engine, migrate as run_migrations
+    from reclaim.db import get_engine
+    from reclaim.db import migrate as run_migrations
     from reclaim.smtp_sink import serve
 
     settings = _settings()
@@ -225,7 +226,8 @@ def _banner(settings: Settings, skipped: set[str], logins: list[tuple[str, str]]
     if "payer" not in skipped:
         console.print(f"  Sandbox payer {settings.payer_url}/submissions")
     if "smtp" not in skipped and not settings.smtp_host:
-        console.print(f"  Mail sink     smtp://127.0.0.1:{settings.smtp_port}  (read at {url}/mail)")
+        console.print(f"  Mail sink     smtp://127.0.0.1:{settings.smtp_port}"
+                      f"  (read at {url}/mail)")
     if logins:
         console.print("  Demo logins (password 'reclaim-demo'): "
                       + ", ".join(f"{u} ({r})" for u, r in logins))
@@ -359,7 +361,8 @@ def users_add(
 ) -> None:
     """Add a user; prints its API token once."""
     from reclaim.auth import UserError, create_user
-    from reclaim.db import get_engine, migrate as run_migrations, session_scope
+    from reclaim.db import get_engine, session_scope
+    from reclaim.db import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.resolved_database_url)
@@ -387,7 +390,8 @@ def import_mue_cmd(file: Path) -> None:
 
 def _import_codes(file: Path, kind: str) -> None:
     from reclaim.codes.ncci import import_mue, import_ncci
-    from reclaim.db import get_engine, migrate as run_migrations, session_scope
+    from reclaim.db import get_engine, session_scope
+    from reclaim.db import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.resolved_database_url)

@@ -215,7 +215,9 @@ def _read_into(session: Session, edi: EdiFile) -> None:
         )
 
 
-def _warnings(models: list[Ack999] | list[Status277CA] | list[Remittance835]) -> list[dict[str, Any]]:
+def _warnings(
+    models: list[Ack999] | list[Status277CA] | list[Remittance835],
+) -> list[dict[str, Any]]:
     return [w.model_dump() for m in models for w in m.warnings]
 
 

@@ -18,7 +18,7 @@ class StoringHandler:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         raw = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
         message = email.message_from_bytes(raw, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain", "html"))

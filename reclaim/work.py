@@ -129,7 +129,7 @@ def queue_notices(*, session: Session, request: NoticeRequest, public_url: str) 
     for user in recipients:
         if not user.email:
             continue
-        context = _notice_context(session, item, claim, user, public_url, request.kind)
+        context = _notice_context(item, claim, user, public_url, request.kind)
         rendered = render_email(request.kind, context)
         message = queue_mail(
             session=session,
@@ -167,16 +167,15 @@ def _recipients(session: Session, item: WorkItem, kind: str) -> list[User]:
     )
 
 
-def _denial_codes(session: Session, item: WorkItem) -> list[dict[str, Any]]:
-    codes = [
+def _denial_codes(item: WorkItem) -> list[dict[str, Any]]:
+    return [
         {"group": d["group"], "carc": d["carc"], "rarcs": d.get("rarcs", [])}
         for d in item.data.get("denials", [])
     ]
-    return codes
 
 
 def _notice_context(
-    session: Session, item: WorkItem, claim: Claim, user: User, public_url: str, kind: str
+    item: WorkItem, claim: Claim, user: User, public_url: str, kind: str
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "work_item_id": str(item.id),
@@ -187,7 +186,7 @@ def _notice_context(
             "last_name": claim.patient_last_name,
             "member_id": claim.member_id,
         },
-        "denials": _denial_codes(session, item),
+        "denials": _denial_codes(item),
         "summary": item.title,
         "due": item.due_at or utcnow(),
         "link": f"{public_url}/claims/{claim.id}",
@@ -297,8 +296,7 @@ def _item_ref(item: WorkItem, claim: Claim, public_url: str) -> dict[str, Any]:
         "queue": item.queue,
         "patient": {"first_name": claim.patient_first_name,
                     "last_name": claim.patient_last_name, "member_id": claim.member_id},
-        "denials": [{"group": d["group"], "carc": d["carc"], "rarcs": d.get("rarcs", [])}
-                    for d in item.data.get("denials", [])],
+        "denials": _denial_codes(item),
         "summary": item.title,
         "due": item.due_at or utcnow(),
         "link": f"{public_url}/claims/{claim.id}",

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
         SubmitRequest,
         WorkItemInput,
+        WorkItemRef,
         WorkItemResult,
         WorkItemSpec,
     )
@@ -338,19 +339,14 @@ class ClaimWorkflow:
 
     async def _appeal_flow(self, ctx: ClaimContext, outcome: RemittanceOutcome, plain: str) -> Next:
         await self._set("appealing", "Denial routed to appeal", kind="appeal")
-        ref = await workflow.execute_activity_method(
-            WorkActivities.create_work_item,
-            WorkItemSpec(
-                claim_id=self._claim_id,
-                key=f"claim-{self._claim_id}-appeal-{self._attempt}",
-                queue="appeal",
-                kind="appeal",
-                title=f"Claim {self._claim_id}: appeal — {plain[:120]}",
-                detail=plain,
-                data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
-                due_in=ctx.appeal_window,
-            ),
-            start_to_close_timeout=SHORT,
+        ref = await self._open_item(
+            key=f"claim-{self._claim_id}-appeal-{self._attempt}",
+            queue="appeal",
+            kind="appeal",
+            title=f"Claim {self._claim_id}: appeal — {plain[:120]}",
+            detail=plain,
+            data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+            due_in=ctx.appeal_window,
         )
         await workflow.execute_activity_method(
             WorkActivities.write_appeal_letter,
@@ -473,12 +469,23 @@ class ClaimWorkflow:
         data: dict[str, Any] | None = None,
         due_in: timedelta | None = None,
     ) -> WorkItemResult:
+        ref = await self._open_item(
+            key=f"claim-{self._claim_id}-{key}", queue=queue, kind=kind, title=title,
+            detail=detail, data=data, due_in=due_in,
+        )
+        return await self._run_work_item(ref.work_item_id, ref.workflow_id, queue, kind,
+                                         ref.assignee)
+
+    async def _open_item(
+        self, *, key: str, queue: str, kind: str, title: str, detail: str = "",
+        data: dict[str, Any] | None = None, due_in: timedelta | None = None,
+    ) -> WorkItemRef:
         assert self._ctx is not None
-        ref = await workflow.execute_activity_method(
+        return await workflow.execute_activity_method(
             WorkActivities.create_work_item,
             WorkItemSpec(
                 claim_id=self._claim_id,
-                key=f"claim-{self._claim_id}-{key}",
+                key=key,
                 queue=queue,  # type: ignore[arg-type]
                 kind=kind,
                 title=title,
@@ -488,26 +495,29 @@ class ClaimWorkflow:
             ),
             start_to_close_timeout=SHORT,
         )
-        return await self._run_work_item(ref.work_item_id, ref.workflow_id, queue, kind,
-                                         ref.assignee)
+
+    def _item_input(self, ref: WorkItemRef, queue: str, kind: str, *,
+                    clean_scrub: bool = False) -> WorkItemInput:
+        assert self._ctx is not None
+        return WorkItemInput(
+            work_item_id=ref.work_item_id,
+            claim_id=self._claim_id,
+            queue=queue,  # type: ignore[arg-type]
+            kind=kind,
+            allowed_actions=list(QUEUE_ACTIONS[queue]),
+            remind_after=self._ctx.remind_after,
+            escalate_after=self._ctx.escalate_after,
+            requires_clean_scrub=clean_scrub,
+        )
 
     async def _run_work_item(
         self, item_id: int, workflow_id: str, queue: str, kind: str, assignee: str | None
     ) -> WorkItemResult:
-        assert self._ctx is not None
         self._upsert(ASSIGNED_TO.value_set(assignee or queue))
+        ref = WorkItemRef(work_item_id=item_id, workflow_id=workflow_id, assignee=assignee)
         result: WorkItemResult = await workflow.execute_child_workflow(
             WorkItemWorkflow.run,
-            WorkItemInput(
-                work_item_id=item_id,
-                claim_id=self._claim_id,
-                queue=queue,  # type: ignore[arg-type]
-                kind=kind,
-                allowed_actions=list(QUEUE_ACTIONS[queue]),
-                remind_after=self._ctx.remind_after,
-                escalate_after=self._ctx.escalate_after,
-                requires_clean_scrub=queue in ("coder", "front_desk"),
-            ),
+            self._item_input(ref, queue, kind, clean_scrub=queue in ("coder", "front_desk")),
             id=workflow_id,
         )
         self._upsert(ASSIGNED_TO.value_unset())
@@ -520,63 +530,35 @@ class ClaimWorkflow:
         return result
 
     async def _start_follow_up(self, attempt: int, acked: bool) -> ChildWorkflowHandle[Any, Any]:
-        assert self._ctx is not None
         what = "adjudication" if acked else "acknowledgment"
-        ref = await workflow.execute_activity_method(
-            WorkActivities.create_work_item,
-            WorkItemSpec(
-                claim_id=self._claim_id,
-                key=f"claim-{self._claim_id}-followup-{attempt}-{self._seq}",
-                queue="front_desk",
-                kind="follow_up",
-                title=f"Claim {self._claim_id}: payer has not answered",
-                detail=f"No {what} from the payer by the deadline. Check the claim's status "
-                "with the payer; resubmit if they never received it.",
-                due_in=self._ctx.escalate_after,
-            ),
-            start_to_close_timeout=SHORT,
+        ref = await self._open_item(
+            key=f"claim-{self._claim_id}-followup-{attempt}-{self._seq}",
+            queue="front_desk",
+            kind="follow_up",
+            title=f"Claim {self._claim_id}: payer has not answered",
+            detail=f"No {what} from the payer by the deadline. Check the claim's status "
+            "with the payer; resubmit if they never received it.",
         )
-        await self._set(None, f"Payer has not answered ({what}); follow-up opened", kind="follow_up")
+        await self._set(None, f"Payer has not answered ({what}); follow-up opened",
+                        kind="follow_up")
         return await workflow.start_child_workflow(
-            WorkItemWorkflow.run,
-            WorkItemInput(
-                work_item_id=ref.work_item_id,
-                claim_id=self._claim_id,
-                queue="front_desk",
-                kind="follow_up",
-                allowed_actions=list(QUEUE_ACTIONS["front_desk"]),
-                remind_after=self._ctx.remind_after,
-                escalate_after=self._ctx.escalate_after,
-            ),
+            WorkItemWorkflow.run, self._item_input(ref, "front_desk", "follow_up"),
             id=ref.workflow_id,
         )
 
     async def _start_notice_item(self, queue: str, kind: str, title: str, key: str) -> None:
         assert self._ctx is not None
-        ref = await workflow.execute_activity_method(
-            WorkActivities.create_work_item,
-            WorkItemSpec(
-                claim_id=self._claim_id,
-                key=key,
-                queue=queue,  # type: ignore[arg-type]
-                kind=kind,
-                title=f"Claim {self._claim_id}: {title}",
-                detail=f"Timely filing deadline: {self._ctx.timely_filing_deadline:%Y-%m-%d}",
-                due_in=self._ctx.deadline_warning_lead,
-            ),
-            start_to_close_timeout=SHORT,
+        ref = await self._open_item(
+            key=key,
+            queue=queue,
+            kind=kind,
+            title=f"Claim {self._claim_id}: {title}",
+            detail=f"Timely filing deadline: {self._ctx.timely_filing_deadline:%Y-%m-%d}",
+            due_in=self._ctx.deadline_warning_lead,
         )
         await workflow.start_child_workflow(
             WorkItemWorkflow.run,
-            WorkItemInput(
-                work_item_id=ref.work_item_id,
-                claim_id=self._claim_id,
-                queue=queue,  # type: ignore[arg-type]
-                kind=kind,
-                allowed_actions=list(QUEUE_ACTIONS[queue]),
-                remind_after=self._ctx.remind_after,
-                escalate_after=self._ctx.escalate_after,
-            ),
+            self._item_input(ref, queue, kind),
             id=ref.workflow_id,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )

@@ -38,7 +38,8 @@ async def post_claim(
     claim = await create_and_start(
         engine=request.app.state.engine, client=client, settings=settings, document=document
     )
-    assert claim.id is not None and claim.workflow_id is not None
+    assert claim.id is not None
+    assert claim.workflow_id is not None
     await run_in_threadpool(audit.record_engine, request.app.state.engine, user=user.username,
                             action="create", claim_id=claim.id)
     return ClaimCreated(id=claim.id, status=claim.status, workflow_id=claim.workflow_id)

@@ -140,5 +140,6 @@ def _open_item(session: Session, item_id: int) -> WorkItem:
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"work item {item_id} not found")
     if item.status != "open":
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"work item {item_id} is {item.status}")
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            detail=f"work item {item_id} is {item.status}")
     return item

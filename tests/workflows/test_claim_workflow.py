@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 from temporalio.client import WorkflowHandle
 
-from reclaim.models import Claim, Submission, WorkItem
+from reclaim.models import Claim, Submission
 from reclaim.x12.models import (
     Adjustment,
     ClaimPayment,
