@@ -3,6 +3,7 @@ that delivers what it released to Reclaim through the real ingestion path."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from copy import deepcopy
@@ -30,24 +31,15 @@ from reclaim.x12.models import (
 )
 from reclaim.x12.write_payer import write_835
 
-DESIGN_CLAIM: dict[str, Any] = {
-    "claim_type": "professional",
-    "payer_id": "SANDBOX",
-    "patient": {"first_name": "Ann", "last_name": "Lee", "birth_date": "1960-04-02",
-                "sex": "F", "member_id": "W123456789",
-                "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
-                            "zip": "62701"}},
-    "billing_provider": {"npi": "1234567893", "name": "Springfield Family Medicine",
-                         "tax_id": "371234567",
-                         "address": {"line1": "9 Oak Ave", "city": "Springfield", "state": "IL",
-                                     "zip": "62704"}},
-    "rendering_provider": {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"},
-    "service_date": "2026-11-02",
-    "place_of_service": "11",
-    "diagnoses": ["E11.9", "I10"],
-    "lines": [{"procedure": "99214", "modifiers": ["25"], "units": 1, "charge": "150.00",
-               "diagnosis_pointers": [1, 2]}],
-}
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "claim.json"
+
+
+def design_claim() -> dict[str, Any]:
+    """The claim document of DESIGN.md (docs/examples/claim.json), a fresh copy each call."""
+    return json.loads(EXAMPLE.read_text())
+
+
+DESIGN_CLAIM: dict[str, Any] = design_claim()
 
 
 def claim_doc(**changes: Any) -> dict[str, Any]:

@@ -11,40 +11,11 @@ from typing import Any
 from reclaim.codes.ncci import sample_edits
 from reclaim.schemas import ClaimDocument
 from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
+from tests.support import design_claim
 
 TODAY = date(2026, 11, 27)
 
-DESIGN_CLAIM: dict[str, Any] = {
-    "claim_type": "professional",
-    "payer_id": "SANDBOX",
-    "patient": {
-        "first_name": "Ann",
-        "last_name": "Lee",
-        "birth_date": "1960-04-02",
-        "sex": "F",
-        "member_id": "W123456789",
-        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
-    },
-    "billing_provider": {
-        "npi": "1234567893",
-        "name": "Springfield Family Medicine",
-        "tax_id": "371234567",
-        "address": {"line1": "9 Oak Ave", "city": "Springfield", "state": "IL", "zip": "62704"},
-    },
-    "rendering_provider": {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"},
-    "service_date": "2026-11-02",
-    "place_of_service": "11",
-    "diagnoses": ["E11.9", "I10"],
-    "lines": [
-        {
-            "procedure": "99214",
-            "modifiers": ["25"],
-            "units": 1,
-            "charge": "150.00",
-            "diagnosis_pointers": [1, 2],
-        }
-    ],
-}
+DESIGN_CLAIM: dict[str, Any] = design_claim()
 
 _STEP = re.compile(r"([a-z_]+)(?:\[(\d+)\])?")
 

@@ -32,39 +32,10 @@ from reclaim.x12.segments import amount, clean, interchange, render
 from reclaim.x12.validate import validate_x12
 from reclaim.x12.write_837 import write_837
 from reclaim.x12.write_payer import write_277ca, write_835, write_999
+from tests.support import design_claim
 
 # The claim document of DESIGN.md, the base of every 837 case.
-DESIGN_CLAIM: dict[str, Any] = {
-    "claim_type": "professional",
-    "payer_id": "SANDBOX",
-    "patient": {
-        "first_name": "Ann",
-        "last_name": "Lee",
-        "birth_date": "1960-04-02",
-        "sex": "F",
-        "member_id": "W123456789",
-        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
-    },
-    "billing_provider": {
-        "npi": "1234567893",
-        "name": "Springfield Family Medicine",
-        "tax_id": "371234567",
-        "address": {"line1": "9 Oak Ave", "city": "Springfield", "state": "IL", "zip": "62704"},
-    },
-    "rendering_provider": {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"},
-    "service_date": "2026-11-02",
-    "place_of_service": "11",
-    "diagnoses": ["E11.9", "I10"],
-    "lines": [
-        {
-            "procedure": "99214",
-            "modifiers": ["25"],
-            "units": 1,
-            "charge": "150.00",
-            "diagnosis_pointers": [1, 2],
-        }
-    ],
-}
+DESIGN_CLAIM: dict[str, Any] = design_claim()
 
 TWELVE_DIAGNOSES = [
     "E11.9", "I10", "E78.5", "J45.909", "M54.5", "K21.9",
