@@ -288,7 +288,8 @@ class ClaimWorkflow:
         return await self._route(ctx, outcome, route)
 
     async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: str) -> Next:
-        plain = "; ".join(d.plain for d in outcome.denials if d.plain)
+        # Line and claim level often carry the same reason: say each once.
+        plain = "; ".join(dict.fromkeys(d.plain for d in outcome.denials if d.plain))
         reference = outcome.payer_claim_control_number
         # A partly paid claim whose denied lines are closed or written off stays partly paid.
         settled = "partially_paid" if outcome.outcome == "partially_paid" else None
