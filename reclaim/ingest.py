@@ -28,6 +28,16 @@ from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import detect
 from workflows.types import EdiEvent
 
+# 277CA claim status categories (STC01-1) in our words, for when the payer sends no text.
+STATUS_CATEGORY = {
+    "A1": "received by the payer",
+    "A2": "accepted into adjudication",
+    "A3": "returned as unprocessable: correct and send again",
+    "A4": "not found by the payer",
+    "A6": "rejected: information is missing",
+    "A7": "rejected: information is invalid",
+    "A8": "rejected: a field does not agree with another",
+}
 WAITING_STATUSES = ("submitted", "resubmitted", "accepted", "appealing", "denied")
 INSERT_CHUNK = 1000
 LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
@@ -268,7 +278,8 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) ->
                     attempt=attempt,
                     accepted=item.action == "accepted",
                     code=f"{item.status_category}:{item.status_code}",
-                    message=(item.message or "")[:255] or None,
+                    message=(item.message or STATUS_CATEGORY.get(item.status_category, ""))[:255]
+                    or None,
                     payer_claim_control_number=item.payer_claim_control_number,
                 )
             )
