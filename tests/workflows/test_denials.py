@@ -102,7 +102,7 @@ async def test_appeal_upheld_is_written_off_with_a_managers_approval(stack: Stac
     approval = await stack.wait_item(claim_id, kind="approval")
     assert approval.queue == "manager"
     await stack.complete(approval, CompleteRequest(action="approve", user="maria"))
-    await stack.wait_status(claim_id, "written_off")
+    assert await stack.wait_status(claim_id, "written_off") == "written_off"
 
 
 async def test_front_desk_redirects_to_another_payer(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -126,14 +126,14 @@ async def test_front_desk_redirects_to_another_payer(stack: Stack, tmp_path) -> 
 
 async def test_patient_responsibility(stack: Stack) -> None:
     claim_id = await denied_by_payer(stack, "TEST-PR-1")
-    await stack.wait_status(claim_id, "patient_responsibility")
+    assert await stack.wait_status(claim_id, "patient_responsibility") == "patient_responsibility"
 
 
 async def test_write_off_small_balance_needs_no_approval(stack: Stack) -> None:
     lines = [{"procedure": "99213", "modifiers": [], "units": 1, "charge": "60.00",
               "diagnosis_pointers": [1]}]
     claim_id = await denied_by_payer(stack, "TEST-CO-29", lines=lines)
-    await stack.wait_status(claim_id, "written_off")
+    assert await stack.wait_status(claim_id, "written_off") == "written_off"
 
 
 async def test_reminder_then_escalation_at_their_times(stack: Stack, smtp: SmtpSink) -> None:
@@ -168,7 +168,7 @@ async def test_attempt_cap_escalates_to_a_manager(stack: Stack) -> None:
     cap = await stack.wait_item(claim_id, kind="attempt_cap")
     assert cap.queue == "manager"
     await stack.complete(cap, CompleteRequest(action="approve", user="maria"))
-    await stack.wait_status(claim_id, "written_off")
+    assert await stack.wait_status(claim_id, "written_off") == "written_off"
     assert len(submissions(stack, claim_id)) == 3
 
 
