@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -319,15 +319,21 @@ class ClaimWorkflow:
         if route == "appeal":
             return await self._appeal_flow(ctx, outcome, plain)
         queue = "front_desk" if route == "front_desk" else "coder"
-        result = await self._work_item(
-            queue=queue,
-            kind="denial",
-            title=f"Claim {self._claim_id}: denied — {plain[:120]}",
-            detail=plain,
-            data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
-            key=f"denial-{self._attempt}",
-            due_in=ctx.corrected_claim_window,
-        )
+        window = self._watch_window(ctx.corrected_claim_window, queue, "corrected-claim window",
+                                    f"ccw-{self._attempt}")
+        try:
+            result = await self._work_item(
+                queue=queue,
+                kind="denial",
+                title=f"Claim {self._claim_id}: denied — {plain[:120]}",
+                detail=plain,
+                data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+                key=f"denial-{self._attempt}",
+                due_in=ctx.corrected_claim_window,
+            )
+        finally:
+            if window is not None:
+                window.cancel()
         if result.action == "write_off":
             return await self._write_off(result.note or plain, reference)
         if result.action == "redirect":
@@ -358,8 +364,14 @@ class ClaimWorkflow:
             ),
             start_to_close_timeout=SHORT,
         )
-        result = await self._run_work_item(ref.work_item_id, ref.workflow_id, "appeal", "appeal",
-                                           ref.assignee)
+        window = self._watch_window(ctx.appeal_window, "appeal", "appeal window",
+                                    f"aw-{self._attempt}")
+        try:
+            result = await self._run_work_item(ref.work_item_id, ref.workflow_id, "appeal",
+                                               "appeal", ref.assignee)
+        finally:
+            if window is not None:
+                window.cancel()
         reference = outcome.payer_claim_control_number
         if result.action == "write_off":
             return await self._write_off(result.note or "Appeal not pursued", reference)
@@ -454,6 +466,30 @@ class ClaimWorkflow:
                 f"tf-missed-{self._claim_id}",
             )
 
+    def _watch_window(self, window: timedelta, queue: str, what: str,
+                      key: str) -> asyncio.Task[None] | None:
+        """A durable timer for a payer window that opens with a denial (appeal, corrected
+        claim): a warning item before it closes, a manager's item once it has closed. Runs while
+        the person's work item is open; cancelled when it is done."""
+        # Histories recorded before these timers existed replay without them.
+        if not workflow.patched("payer-window-timers"):
+            return None
+        closes = workflow.now() + window
+        return asyncio.create_task(self._window_timers(closes, queue, what, key))
+
+    async def _window_timers(self, closes: datetime, queue: str, what: str, key: str) -> None:
+        assert self._ctx is not None
+        detail = f"The payer's {what} closes {closes:%Y-%m-%d}."
+        warn_at = closes - self._ctx.deadline_warning_lead
+        if warn_at > workflow.now():
+            await workflow.sleep(warn_at - workflow.now())
+        await self._start_notice_item(queue, "deadline", f"{what} closes soon",
+                                      f"claim-{self._claim_id}-{key}-warn", detail)
+        if closes > workflow.now():
+            await workflow.sleep(closes - workflow.now())
+        await self._start_notice_item("manager", "deadline", f"{what} has closed",
+                                      f"claim-{self._claim_id}-{key}-missed", detail)
+
     def _filed(self) -> bool:
         return self._status not in ("coding", "scrubbing", "needs_correction", "rejected")
 
@@ -547,14 +583,16 @@ class ClaimWorkflow:
             id=ref.workflow_id,
         )
 
-    async def _start_notice_item(self, queue: str, kind: str, title: str, key: str) -> None:
+    async def _start_notice_item(self, queue: str, kind: str, title: str, key: str,
+                                 detail: str | None = None) -> None:
         assert self._ctx is not None
         ref = await self._open_item(
             key=key,
             queue=queue,
             kind=kind,
             title=f"Claim {self._claim_id}: {title}",
-            detail=f"Timely filing deadline: {self._ctx.timely_filing_deadline:%Y-%m-%d}",
+            detail=detail
+            or f"Timely filing deadline: {self._ctx.timely_filing_deadline:%Y-%m-%d}",
             due_in=self._ctx.deadline_warning_lead,
         )
         await workflow.start_child_workflow(

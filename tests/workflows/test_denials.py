@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from reclaim.models import Claim, Denial, Submission, WorkItem
+from reclaim.payers import terms_for
 from tests.conftest import SmtpSink
 from tests.support import (
     InProcessPayer,
@@ -196,3 +197,34 @@ async def test_ma130_goes_again_as_a_new_original(stack: Stack) -> None:
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
         assert claim is not None and claim.attempts == 2
+
+
+async def test_corrected_claim_window_warns_then_escalates(stack: Stack) -> None:
+    claim_id = await denied_by_payer(stack, "TEST-CO-11")
+    await stack.wait_item(claim_id, kind="denial")
+    window = terms_for("SANDBOX").corrected_claim_window_days
+    lead = stack.settings.deadline_warning_lead
+    await stack.env.sleep(timedelta(days=window) - lead + timedelta(hours=1))
+    warning = await stack.wait_item_where(claim_id, queue="coder", kind="deadline")
+    assert "corrected-claim window closes soon" in warning.title
+    await stack.env.sleep(lead)
+    closed = await stack.wait_item_where(claim_id, queue="manager", kind="deadline")
+    assert "has closed" in closed.title
+
+
+async def test_appeal_window_is_watched_until_the_appeal_is_sent(stack: Stack) -> None:
+    claim_id = await denied_by_payer(stack, "TEST-CO-50")
+    item = await stack.wait_item(claim_id, kind="appeal")
+    window = terms_for("SANDBOX").appeal_window_days
+    await stack.env.sleep(timedelta(days=window) - stack.settings.deadline_warning_lead
+                          + timedelta(hours=1))
+    warning = await stack.wait_item_where(claim_id, queue="appeal", kind="deadline")
+    assert "appeal window closes soon" in warning.title
+    await stack.complete(item, CompleteRequest(action="appeal_sent"))
+    await stack.wait_item_status(item.id, "done")
+    await stack.env.sleep(timedelta(days=30))
+    with Session(stack.engine) as session:
+        missed = session.exec(select(WorkItem).where(
+            WorkItem.claim_id == claim_id, WorkItem.queue == "manager",
+            WorkItem.kind == "deadline")).all()
+    assert missed == []  # the appeal went out in time: nothing to escalate
