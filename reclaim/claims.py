@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -358,10 +357,3 @@ def work_item_view(w: WorkItem) -> dict[str, Any]:
         "data": w.data,
     }
 
-
-def money(value: Decimal | str | int) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -9,10 +9,10 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -134,18 +134,6 @@ def smtp() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
-
-
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    from reclaim.temporal import data_converter
-
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER),
-        data_converter=data_converter(Settings(payload_key="test-payload-key")),
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture(scope="session")

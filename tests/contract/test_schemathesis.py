@@ -53,3 +53,4 @@ def test_no_operation_answers_with_a_server_error(case: Any, app: FastAPI,
                                                   admin_token: str) -> None:
     response = case.call(app=app, headers={"Authorization": f"Bearer {admin_token}"})
     case.validate_response(response, checks=[not_a_server_error])
+    assert response.status_code < 500

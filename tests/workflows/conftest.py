@@ -45,18 +45,6 @@ class Stack:
         self.stopped = True
         await self.worker.shutdown()
 
-    async def restart_worker(self) -> None:
-        """A new worker on the same queue, with whatever `payer` the test set."""
-        if not self.stopped:
-            await self.stop_worker()
-        if self.running is not None:
-            await self.running
-        self.worker = build_worker(self.client, self.settings, engine=self.engine,
-                                   clearinghouse=self.payer, max_cached_workflows=0)
-        self.running = asyncio.create_task(self.worker.run())
-        self.pump = Pump(self.payer, self.engine, self.client)
-        self.stopped = False
-
     async def wait_letter(self, item_id: int | None, timeout: float = 30) -> None:
         def check() -> bool:
             with Session(self.engine) as session:

@@ -50,9 +50,9 @@ async def test_design_cases_wait_for_the_coder_then_go_on_to_paid(
 
     # The same mistake again is refused, with the findings, and changes nothing.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await stack.complete(item, CompleteRequest(action="resubmit", corrections=changes
-                                                   if "lines" in changes or "diagnoses" in changes
-                                                   else {"billing_provider": {"npi": "1234567890"}}))
+        same_mistake = (changes if "lines" in changes or "diagnoses" in changes
+                        else {"billing_provider": {"npi": "1234567890"}})
+        await stack.complete(item, CompleteRequest(action="resubmit", corrections=same_mistake))
     assert field in str(refused.value.cause.details)  # type: ignore[union-attr]
 
     await stack.complete(item, CompleteRequest(action="resubmit", corrections=fix, user="cody"))

@@ -304,6 +304,7 @@ def check_envelope(text: str, *, number: int, sets: int = 1) -> None:
 def test_837_envelope_counts_and_control_numbers() -> None:
     text = write_837(batch(PROFESSIONAL_CASES["several lines with modifiers"]))
     check_envelope(text, number=17)
+    assert text.count("~ST*837*") == 1
 
 
 def test_isa_control_number_is_zero_padded_to_nine_digits() -> None:
