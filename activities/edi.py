@@ -16,6 +16,7 @@ from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import ingest_file, mark_signalled
 from reclaim.models import ClearinghouseCursor, utcnow
+from reclaim.reconcile import stale_answers
 from reclaim.temporal import deliver_signals
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class PollRequest(BaseModel):
 class PollResult(BaseModel):
     files: int
     failed: int
+    resignalled: int = 0
 
 
 class EdiActivities:
@@ -45,8 +47,12 @@ class EdiActivities:
         """Polls for `run_seconds`, heartbeating; a worker that dies mid-way loses nothing: the
         cursor moves only after a file is stored and its claims are signalled."""
         deadline = time.monotonic() + request.run_seconds
-        files = failed = 0
+        files = failed = resignalled = 0
+        next_sweep = time.monotonic()
         while True:
+            if time.monotonic() >= next_sweep:
+                resignalled += await self.resignal_stale()
+                next_sweep = time.monotonic() + self.settings.reconcile_every.total_seconds()
             batch = await self.clearinghouse.fetch(after=await asyncio.to_thread(self._cursor))
             for inbound in batch:
                 problem = await self.ingest(inbound.content, filename=inbound.name)
@@ -58,7 +64,7 @@ class EdiActivities:
                 activity.heartbeat(inbound.position)
             activity.heartbeat()
             if time.monotonic() >= deadline:
-                return PollResult(files=files, failed=failed)
+                return PollResult(files=files, failed=failed, resignalled=resignalled)
             if not batch:
                 await asyncio.sleep(request.interval_seconds)
 
@@ -82,6 +88,22 @@ class EdiActivities:
 
         await asyncio.to_thread(mark)
         return None
+
+    async def resignal_stale(self) -> int:
+        """Signal again the claims still waiting on an answer that was stored a while ago
+        (reclaim.reconcile); the number of claims."""
+        def find():  # type: ignore[no-untyped-def]
+            with session_scope(self.engine) as session:
+                return stale_answers(session=session, grace=self.settings.reconcile_grace)
+
+        signals = await asyncio.to_thread(find)
+        if not signals:
+            return 0
+        claims = len({s.claim_id for s in signals})
+        log.warning("payer answers stored but not acted on; signalling again",
+                    extra={"claims": claims, "signals": len(signals)})
+        await deliver_signals(self.client, signals)
+        return claims
 
     def _cursor(self) -> str:
         with session_scope(self.engine) as session:

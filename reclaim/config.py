@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     payer_port: int | None = None  # default: the port of payer_url
     clearinghouse: str = "sandbox"  # "sandbox" | "mailbox:PATH"
     clearinghouse_poll_seconds: float = Field(default=1.0, gt=0)
+    # The poller's sweep for payer answers stored but not acted on (reclaim.reconcile).
+    reconcile_grace: timedelta = timedelta(seconds=60)
+    reconcile_every: timedelta = timedelta(seconds=30)
 
     smtp_host: str | None = None  # unset: `reclaim up` starts the local sink on :1025
     smtp_port: int = 1025

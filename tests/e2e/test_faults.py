@@ -44,7 +44,26 @@ def wait_all(stack: RunningStack, ids: list[int], status: str, timeout: float = 
                 if http.get(f"/api/v1/claims/{claim_id}").json()["status"] == status:
                     pending.discard(claim_id)
             time.sleep(0.5)
+        if pending:
+            stuck = sorted(pending)[:3]
+            details = [http.get(f"/api/v1/claims/{claim_id}").json() for claim_id in stuck]
+            print("stuck claims:", details)
+            print(describe(stack, stuck))
+            print(stack.logs()[-20000:])
     assert not pending, f"{len(pending)} claims never became {status}: {sorted(pending)[:10]}"
+
+
+def describe(stack: RunningStack, ids: list[int]) -> str:
+    """What Temporal says of stuck claims: pending activities, timers, the history's tail."""
+    address = stack.env.get("RECLAIM_TEMPORAL_ADDRESS") or f"127.0.0.1:{stack.ports['temporal']}"
+    out = []
+    for claim_id in ids:
+        for args in (["describe"], ["show"]):
+            run = subprocess.run([str(TEMPORAL), "workflow", *args, "--address", address,
+                                  "-w", f"claim-{claim_id}"], capture_output=True, text=True,
+                                 timeout=30)
+            out.append(run.stdout[-6000:] + run.stderr[-2000:])
+    return "\n".join(out)
 
 
 def assert_one_submission_each(stack: RunningStack, ids: list[int]) -> None:
@@ -88,7 +107,8 @@ def test_kill_9_the_worker_with_100_claims_in_flight(tmp_path: Path) -> None:
         worker.wait()
         time.sleep(2)
         worker = start_worker(stack, tmp_path / "worker.log")
-        wait_all(stack, ids, "paid")
+        # Activities the kill interrupted wait out their start-to-close timeout (45 s to submit).
+        wait_all(stack, ids, "paid", timeout=240)
         assert_one_submission_each(stack, ids)
     finally:
         worker.kill()

@@ -1,0 +1,85 @@
+"""The safety net under the EDI signals: claims whose payer answer is stored but not acted on.
+
+Ingestion stores a file, then signals each claim's workflow, then marks the file signalled; a
+crash between those steps is retried by whoever ingested the file. This sweep covers whatever
+slips past that (a signal refused by an overloaded server, an API process killed after the store,
+a bug): a claim still waiting on the payer for its current attempt while an answer for that
+attempt has been in the database longer than `grace` gets that answer signalled again. Workflows
+ignore events they have already seen (same file and position), so a repeat costs one workflow
+task and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, or_
+from sqlmodel import Session, col, select
+
+from reclaim.ingest import ClaimSignal
+from reclaim.models import Claim, PayerResponse, Remittance, utcnow
+from workflows.types import EdiEvent
+
+# Waiting on the payer: an accepted 277CA moves `submitted` to `accepted`, an 835 moves
+# `accepted` on, a rejection moves either to `rejected`.
+AWAITING_ACK = ("submitted", "resubmitted")
+AWAITING_PAYER = (*AWAITING_ACK, "accepted")
+
+
+def stale_answers(*, session: Session, grace: timedelta, limit: int = 200) -> list[ClaimSignal]:
+    """Signals for claims that should have moved on an answer stored more than `grace` ago."""
+    cutoff = utcnow() - grace
+    unposted_835 = exists().where(
+        Remittance.claim_id == Claim.id,
+        Remittance.attempt == Claim.attempts,
+        col(Remittance.outcome).is_(None),
+        col(Remittance.received_at) < cutoff,
+    )
+    unread_277 = exists().where(
+        PayerResponse.claim_id == Claim.id,
+        PayerResponse.attempt == Claim.attempts,
+        col(PayerResponse.received_at) < cutoff,
+        or_(PayerResponse.kind == "277CA",
+            and_(PayerResponse.kind == "999", col(PayerResponse.accepted).is_(False))),
+    )
+    stuck = session.exec(
+        select(Claim.id, Claim.attempts)
+        .where(col(Claim.status).in_(AWAITING_PAYER), col(Claim.updated_at) < cutoff)
+        .where(or_(unposted_835, and_(col(Claim.status).in_(AWAITING_ACK), unread_277)))
+        .order_by(col(Claim.updated_at))
+        .limit(limit)
+    ).all()
+    signals: list[ClaimSignal] = []
+    for claim_id, attempt in stuck:
+        assert claim_id is not None
+        signals += _answers(session, claim_id, attempt)
+    return signals
+
+
+def _answers(session: Session, claim_id: int, attempt: int) -> list[ClaimSignal]:
+    """Every answer to this attempt, as ingestion signalled it (the keys match, so a workflow
+    that has seen one ignores it)."""
+    signals = [
+        ClaimSignal(claim_id, EdiEvent(
+            file_id=r.edi_file_id, position=r.position, kind=r.kind,  # type: ignore[arg-type]
+            attempt=attempt, accepted=r.accepted, code=r.code, message=r.message,
+            payer_claim_control_number=r.payer_claim_control_number,
+        ))
+        for r in session.exec(
+            select(PayerResponse)
+            .where(PayerResponse.claim_id == claim_id, PayerResponse.attempt == attempt)
+            .order_by(col(PayerResponse.id))
+        ).all()
+    ]
+    rows = session.exec(
+        select(Remittance.id, Remittance.edi_file_id, Remittance.position,
+               Remittance.payer_claim_control_number)
+        .where(Remittance.claim_id == claim_id, Remittance.attempt == attempt)
+        .order_by(col(Remittance.id))
+    ).all()
+    for remittance_id, file_id, position, control_number in rows:
+        signals.append(ClaimSignal(claim_id, EdiEvent(
+            file_id=file_id, position=position, kind="835", attempt=attempt,
+            remittance_id=remittance_id, payer_claim_control_number=control_number,
+        )))
+    return signals

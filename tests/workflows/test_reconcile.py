@@ -1,0 +1,57 @@
+"""The poller's sweep: a payer answer stored but never signalled still moves its claim."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from activities.edi import EdiActivities
+from reclaim.db import session_scope
+from reclaim.ingest import ingest_file
+from reclaim.reconcile import stale_answers
+from tests.support import claim_doc
+from tests.workflows.conftest import Stack
+
+
+def store_without_signalling(stack: Stack) -> int:
+    """What a crash between storing the payer's files and signalling their claims leaves."""
+    stack.payer.release()
+    files = stack.payer.service.store.released_files(after=stack.pump.cursor, limit=500)
+    for f in files:
+        with session_scope(stack.engine) as session:
+            result = ingest_file(session=session, raw=f.content, source="test")
+        assert result.error is None
+        assert result.signals
+        stack.pump.cursor = f.seq
+    return len(files)
+
+
+def sweep(stack: Stack, grace: timedelta) -> list[tuple[int, str]]:
+    with session_scope(stack.engine) as session:
+        return [(s.claim_id, s.event.kind) for s in stale_answers(session=session, grace=grace)]
+
+
+async def test_an_answer_stored_but_never_signalled_is_signalled_by_the_sweep(
+    stack: Stack,
+) -> None:
+    waiting = await stack.post(claim_doc())
+    await stack.wait_status(waiting, "submitted")
+    # Only its 999 so far: the claim is waiting on the payer, not stuck.
+    assert sweep(stack, timedelta(0)) == []
+    assert store_without_signalling(stack) >= 2  # the 277CA and the 835
+    await stack.wait_status(waiting, "submitted")
+    # Young answers are left to the signal that is surely on its way.
+    assert sweep(stack, timedelta(hours=1)) == []
+    assert sorted(sweep(stack, timedelta(0))) == [(waiting, "277CA"), (waiting, "835"),
+                                                  (waiting, "999")]
+
+    activities = EdiActivities(
+        engine=stack.engine, client=stack.client, clearinghouse=stack.payer,
+        settings=stack.settings.model_copy(update={"reconcile_grace": timedelta(0)}),
+    )
+    assert await activities.resignal_stale() == 1
+    await stack.wait_status(waiting, "paid")
+    assert sweep(stack, timedelta(0)) == []
+    # The workflow saw each answer once, whatever the sweep repeated.
+    story = stack.story(waiting)
+    assert story.count("277CA: accepted") == 1, story
+    assert await activities.resignal_stale() == 0
