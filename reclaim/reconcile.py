@@ -30,17 +30,17 @@ def stale_answers(*, session: Session, grace: timedelta, limit: int = 200) -> li
     """Signals for claims that should have moved on an answer stored more than `grace` ago."""
     cutoff = utcnow() - grace
     unposted_835 = exists().where(
-        Remittance.claim_id == Claim.id,
-        Remittance.attempt == Claim.attempts,
+        col(Remittance.claim_id) == Claim.id,
+        col(Remittance.attempt) == Claim.attempts,
         col(Remittance.outcome).is_(None),
         col(Remittance.received_at) < cutoff,
     )
     unread_277 = exists().where(
-        PayerResponse.claim_id == Claim.id,
-        PayerResponse.attempt == Claim.attempts,
+        col(PayerResponse.claim_id) == Claim.id,
+        col(PayerResponse.attempt) == Claim.attempts,
         col(PayerResponse.received_at) < cutoff,
-        or_(PayerResponse.kind == "277CA",
-            and_(PayerResponse.kind == "999", col(PayerResponse.accepted).is_(False))),
+        or_(col(PayerResponse.kind) == "277CA",
+            and_(col(PayerResponse.kind) == "999", col(PayerResponse.accepted).is_(False))),
     )
     stuck = session.exec(
         select(Claim.id, Claim.attempts)
