@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from reclaim.models import (
@@ -159,15 +159,14 @@ def record_event(
         ClaimEvent(claim_id=claim_id, key=key, kind=kind, status=status, message=message,
                    data=data or {})
     )
-    claim = session.get(Claim, claim_id)
-    if claim is not None and status is not None:
-        claim.status = status
-        claim.updated_at = utcnow()
+    if status is not None:
+        # One UPDATE: loading the claim would read (and parse) its whole JSON document.
+        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if kind == "closed":
-            claim.closed_at = utcnow()
+            values["closed_at"] = values["updated_at"]
         if status == "denied" and data and data.get("route"):
-            claim.denial_route = data["route"]
-        session.add(claim)
+            values["denial_route"] = data["route"]
+        session.execute(update(Claim).where(col(Claim.id) == claim_id).values(**values))
     return True
 
 
