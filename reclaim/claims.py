@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import Session, col, select
 
 from reclaim.models import (
@@ -184,21 +184,21 @@ def list_claims(
 ) -> tuple[list[Claim], int]:
     query = select(Claim)
     count = select(func.count()).select_from(Claim)
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if status:
         filters.append(col(Claim.status).in_(status.split(",")))
     if payer:
-        filters.append(Claim.payer_id == payer)
+        filters.append(col(Claim.payer_id) == payer)
     if assignee:
-        filters.append(Claim.assigned_to == assignee)
+        filters.append(col(Claim.assigned_to) == assignee)
     if route:
-        filters.append(Claim.denial_route == route)
+        filters.append(col(Claim.denial_route) == route)
     if min_age_days is not None:
         filters.append(col(Claim.created_at) <= utcnow() - timedelta(days=min_age_days))
     if q:
         term = q.strip()
         if re.fullmatch(r"[0-9]{1,9}", term):
-            filters.append(Claim.id == int(term))
+            filters.append(col(Claim.id) == int(term))
         else:
             like = f"{term}%"
             filters.append(

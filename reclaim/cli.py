@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from pydantic import ValidationError
@@ -318,15 +318,24 @@ def import_era(files: list[Path]) -> None:
         raise typer.Exit(1)
 
 
-async def _import(settings: Settings, files: list[Path]) -> dict:  # type: ignore[type-arg]
+class ImportSummary(TypedDict):
+    files: int
+    accepted: int
+    refused: list[str]
+    duplicates: int
+    matched: int
+    unmatched: int
+
+
+async def _import(settings: Settings, files: list[Path]) -> ImportSummary:
     from reclaim.db import get_engine, session_scope
     from reclaim.ingest import ingest_file, mark_signalled
     from reclaim.temporal import connect, deliver_signals
 
     engine = get_engine(settings.resolved_database_url)
     client = None
-    summary = {"files": len(files), "accepted": 0, "refused": [], "duplicates": 0,
-               "matched": 0, "unmatched": 0}
+    summary: ImportSummary = {"files": len(files), "accepted": 0, "refused": [],
+                              "duplicates": 0, "matched": 0, "unmatched": 0}
     for path in track(files, description="importing", console=console):
         try:
             data = path.read_bytes()

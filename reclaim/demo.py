@@ -22,7 +22,7 @@ DEMO_USERS = (
     ("frank", "front_desk"),
     ("bill", "biller"),
 )
-BILLING = {
+BILLING: dict[str, Any] = {
     "npi": "1234567893",
     "name": "Springfield Family Medicine",
     "tax_id": "371234567",
@@ -39,7 +39,9 @@ PATIENTS = [
     ("Ivy", "Chen", "1967-05-05", "F"),
     ("Sam", "Okafor", "1981-11-19", "M"),
 ]
-VISITS = [
+# (procedure, modifiers, charge, diagnosis pointers)
+ServiceLine = tuple[str, list[str], str, list[int]]
+VISITS: list[tuple[list[str], list[ServiceLine]]] = [
     (["E11.9", "I10"], [("99214", ["25"], "150.00", [1, 2])]),
     (["J06.9"], [("99213", [], "110.00", [1])]),
     (["M54.50"], [("99214", [], "150.00", [1]), ("97110", ["GP"], "45.00", [1])]),

@@ -3,7 +3,9 @@ claims already submitted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -54,9 +56,9 @@ def scrub_claim(*, session: Session, claim: Claim) -> ScrubOutcome:
     return scrub_document(session=session, document=document, claim_id=claim.id)
 
 
-def _codes(document: dict[str, object]) -> list[tuple[str, tuple[str, ...]]]:
-    lines = document.get("lines") or []
+def _codes(document: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    lines: list[Mapping[str, Any]] = document.get("lines") or []
     return sorted(
-        (str(line["procedure"]), tuple(line.get("modifiers") or []))  # type: ignore[index]
-        for line in lines  # type: ignore[union-attr]
+        (str(line["procedure"]), tuple(line.get("modifiers") or []))
+        for line in lines
     )

@@ -110,10 +110,9 @@ async def complete_work_item(
                                     "reasons": []})
     handle = client.get_workflow_handle(item.workflow_id)
     try:
-        result = await handle.execute_update(
+        result: WorkItemResult = await handle.execute_update(
             WorkItemWorkflow.complete,
             CompleteRequest(**body.model_dump(), user=user.username, role=user.role),
-            result_type=WorkItemResult,
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
