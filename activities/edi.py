@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -21,6 +22,7 @@ from reclaim.temporal import deliver_signals
 
 log = logging.getLogger(__name__)
 CURSOR = "clearinghouse"
+RESIGNAL_TRIES = 3
 
 
 class PollRequest(BaseModel):
@@ -41,6 +43,8 @@ class EdiActivities:
         self.settings = settings
         self.clearinghouse = clearinghouse
         self.client = client
+        # Claims the sweep has signalled again, and how often, in this worker's life.
+        self._resignalled: Counter[int] = Counter()
 
     @activity.defn
     async def poll_clearinghouse(self, request: PollRequest) -> PollResult:
@@ -91,19 +95,29 @@ class EdiActivities:
 
     async def resignal_stale(self) -> int:
         """Signal again the claims still waiting on an answer that was stored a while ago
-        (reclaim.reconcile); the number of claims."""
+        (reclaim.reconcile); the number of claims. A claim that has not moved after
+        RESIGNAL_TRIES repeats has something else wrong with it: it is reported once, then left
+        to the people who watch the error log."""
+        given_up = {c for c, n in self._resignalled.items() if n >= RESIGNAL_TRIES}
+
         def find():  # type: ignore[no-untyped-def]
             with session_scope(self.engine) as session:
-                return stale_answers(session=session, grace=self.settings.reconcile_grace)
+                return stale_answers(session=session, grace=self.settings.reconcile_grace,
+                                     exclude=given_up)
 
         signals = await asyncio.to_thread(find)
         if not signals:
             return 0
-        claims = len({s.claim_id for s in signals})
+        claims = sorted({s.claim_id for s in signals})
         log.warning("payer answers stored but not acted on; signalling again",
-                    extra={"claims": claims, "signals": len(signals)})
+                    extra={"count": len(claims)})
         await deliver_signals(self.client, signals)
-        return claims
+        for claim_id in claims:
+            self._resignalled[claim_id] += 1
+            if self._resignalled[claim_id] == RESIGNAL_TRIES:
+                log.error("claim still waits on stored payer answers after signalling them "
+                          "again; look at its workflow", extra={"claim_id": claim_id})
+        return len(claims)
 
     def _cursor(self) -> str:
         with session_scope(self.engine) as session:

@@ -11,9 +11,10 @@ task and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, exists, or_, true
 from sqlmodel import Session, col, select
 
 from reclaim.ingest import ClaimSignal
@@ -26,8 +27,10 @@ AWAITING_ACK = ("submitted", "resubmitted")
 AWAITING_PAYER = (*AWAITING_ACK, "accepted")
 
 
-def stale_answers(*, session: Session, grace: timedelta, limit: int = 200) -> list[ClaimSignal]:
-    """Signals for claims that should have moved on an answer stored more than `grace` ago."""
+def stale_answers(*, session: Session, grace: timedelta, limit: int = 200,
+                  exclude: Collection[int] = ()) -> list[ClaimSignal]:
+    """Signals for claims that should have moved on an answer stored more than `grace` ago
+    (the `exclude`d claims aside)."""
     cutoff = utcnow() - grace
     unposted_835 = exists().where(
         col(Remittance.claim_id) == Claim.id,
@@ -46,6 +49,7 @@ def stale_answers(*, session: Session, grace: timedelta, limit: int = 200) -> li
         select(Claim.id, Claim.attempts)
         .where(col(Claim.status).in_(AWAITING_PAYER), col(Claim.updated_at) < cutoff)
         .where(or_(unposted_835, and_(col(Claim.status).in_(AWAITING_ACK), unread_277)))
+        .where(col(Claim.id).not_in(sorted(exclude)) if exclude else true())
         .order_by(col(Claim.updated_at))
         .limit(limit)
     ).all()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
 
 from activities.edi import EdiActivities
 from reclaim.db import session_scope
@@ -55,3 +58,24 @@ async def test_an_answer_stored_but_never_signalled_is_signalled_by_the_sweep(
     story = stack.story(waiting)
     assert story.count("277CA: accepted") == 1, story
     assert await activities.resignal_stale() == 0
+
+
+async def test_a_claim_that_does_not_move_is_signalled_three_times_then_reported(
+    stack: Stack, caplog: pytest.LogCaptureFixture,
+) -> None:
+    stuck = await stack.post(claim_doc())
+    await stack.wait_status(stuck, "submitted")
+    # Its workflow is gone (an operator terminated it): no signal can move the claim.
+    await stack.client.get_workflow_handle(f"claim-{stuck}").terminate("operator")
+    store_without_signalling(stack)
+    activities = EdiActivities(
+        engine=stack.engine, client=stack.client, clearinghouse=stack.payer,
+        settings=stack.settings.model_copy(update={"reconcile_grace": timedelta(0)}),
+    )
+    with caplog.at_level(logging.WARNING, logger="activities.edi"):
+        assert [await activities.resignal_stale() for _ in range(4)] == [1, 1, 1, 0]
+    reported = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(reported) == 1
+    assert reported[0].claim_id == stuck  # type: ignore[attr-defined]
+    # The sweep itself still finds it: another worker (or a restart) tries again.
+    assert {claim for claim, _ in sweep(stack, timedelta(0))} == {stuck}
