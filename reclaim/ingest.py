@@ -8,11 +8,12 @@ with the reason; a remittance that matches no claim is kept and listed, never dr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -21,11 +22,11 @@ from reclaim import metrics
 from reclaim.claims import parse_patient_control_number
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
 from reclaim.x12.common import X12Error
-from reclaim.x12.models import Ack999, ClaimPayment, Remittance835, Status277CA
+from reclaim.x12.models import Ack999, Payment, Status277CA
 from reclaim.x12.read_277ca import read_277ca
-from reclaim.x12.read_835 import read_835
+from reclaim.x12.read_835 import ClaimRead, RemittanceRead, Stream835
 from reclaim.x12.read_999 import read_999
-from reclaim.x12.reader import detect
+from reclaim.x12.reader import detect, first_type
 from workflows.types import EdiEvent
 
 # 277CA claim status categories (STC01-1) in our words, for when the payer sends no text.
@@ -39,8 +40,11 @@ STATUS_CATEGORY = {
     "A8": "rejected: a field does not agree with another",
 }
 WAITING_STATUSES = ("submitted", "resubmitted", "accepted", "appealing", "denied")
-INSERT_CHUNK = 1000
 LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
+# An 835 is stored this many claims at a time: one lookup of their claims, one bulk insert, then
+# they are dropped, so memory does not grow with the file's claim count.
+CLAIM_CHUNK = 500
+SIGNAL_PAGE = 500  # signals read from the database and sent at a time
 
 
 @dataclass
@@ -59,6 +63,9 @@ class IngestResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     signals: list[ClaimSignal] = field(default_factory=list)
+    # The file's signals are not confirmed yet (`signalled` is the outbox): `signals` holds them
+    # unless the caller asked to page them itself (`signal_page`).
+    pending_signals: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,16 +89,20 @@ def decode(raw: bytes | str) -> str:
 
 
 def ingest_file(
-    *, session: Session, raw: bytes | str, source: str = "api", filename: str | None = None
+    *, session: Session, raw: bytes | str, source: str = "api", filename: str | None = None,
+    collect_signals: bool = True,
 ) -> IngestResult:
     """Store and read one file. Commits the raw file before reading it, so a file that fails to
-    read is still kept (with its error) and a crash mid-way loses nothing."""
+    read is still kept (with its error) and a crash mid-way loses nothing.
+
+    `collect_signals=False` leaves `signals` empty for a caller that reads them a page at a time
+    (`signal_page`, while `pending_signals` says there are any): a big 835's are thousands."""
     data = raw.encode() if isinstance(raw, str) else raw
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).first()
     if existing is not None and existing.status != "received":
         metrics.edi_file_processed(file_type=existing.type, outcome="duplicate")
-        return _result(session, existing, duplicate=True)
+        return _result(session, existing, duplicate=True, collect=collect_signals)
     if existing is None:
         # PostgreSQL text cannot hold NUL; the sha256 stays that of the bytes received.
         existing = EdiFile(
@@ -105,25 +116,25 @@ def ingest_file(
             # The same file arrived twice at the same moment: the other one owns it.
             session.rollback()
             other = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).one()
-            return _result(session, other, duplicate=True)
+            return _result(session, other, duplicate=True, collect=collect_signals)
     edi = existing
     try:
         _read_into(session, edi)
     except X12Error as exc:
         session.rollback()
-        edi = session.get(EdiFile, edi.id)
-        assert edi is not None
-        edi.status = "failed"
-        edi.error = exc.as_dict() | {"detail": str(exc)}
-        session.add(edi)
+        failed = session.get(EdiFile, edi.id)
+        assert failed is not None
+        failed.status = "failed"
+        failed.error = exc.as_dict() | {"detail": str(exc)}
+        session.add(failed)
         session.commit()
-        metrics.edi_file_processed(file_type=edi.type, outcome="failed")
-        return _result(session, edi, duplicate=False)
+        metrics.edi_file_processed(file_type=failed.type, outcome="failed")
+        return _result(session, failed, duplicate=False, collect=collect_signals)
     edi.status = "processed"
     session.add(edi)
     session.commit()
     metrics.edi_file_processed(file_type=edi.type, outcome="processed")
-    return _result(session, edi, duplicate=False)
+    return _result(session, edi, duplicate=False, collect=collect_signals)
 
 
 def mark_signalled(*, session: Session, file_id: int) -> None:
@@ -134,7 +145,7 @@ def mark_signalled(*, session: Session, file_id: int) -> None:
         session.commit()
 
 
-def _result(session: Session, edi: EdiFile, *, duplicate: bool) -> IngestResult:
+def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool) -> IngestResult:
     assert edi.id is not None
     result = IngestResult(
         file_id=edi.id,
@@ -146,18 +157,73 @@ def _result(session: Session, edi: EdiFile, *, duplicate: bool) -> IngestResult:
         error=edi.error,
     )
     # A duplicate whose signals were never confirmed is signalled again (workflows dedupe).
-    if edi.status == "processed" and not edi.signalled:
+    result.pending_signals = edi.status == "processed" and not edi.signalled
+    if result.pending_signals and collect:
         result.signals = signals_for_file(session=session, file_id=edi.id)
     return result
 
 
 def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
     signals: list[ClaimSignal] = []
-    responses = session.exec(
-        select(PayerResponse)
-        .where(PayerResponse.edi_file_id == file_id, col(PayerResponse.claim_id).is_not(None))
-        .order_by(col(PayerResponse.position))
+    cursor: SignalCursor | None = (0, 0)
+    while cursor is not None:
+        page, cursor = signal_page(session=session, file_id=file_id, after=cursor)
+        signals += page
+    return signals
+
+
+# (0: 999/277CA answers, 1: 835 remittances; the position of the last signal given)
+SignalCursor = tuple[int, int]
+
+
+def signal_page(
+    *, session: Session, file_id: int, after: SignalCursor = (0, 0), limit: int | None = None
+) -> tuple[list[ClaimSignal], SignalCursor | None]:
+    """The file's next signals after `after` (at most `limit`, SIGNAL_PAGE by default, in file
+    order: its 999/277CA answers, then its remittances), and the cursor for the next page, None
+    after the last."""
+    limit = limit or SIGNAL_PAGE
+    signals: list[ClaimSignal] = []
+    table, last = after
+    if table == 0:
+        responses = session.exec(
+            select(PayerResponse)
+            .where(PayerResponse.edi_file_id == file_id, col(PayerResponse.claim_id).is_not(None),
+                   col(PayerResponse.position) > last)
+            .order_by(col(PayerResponse.position))
+            .limit(limit)
+        ).all()
+        signals += _response_signals(file_id, responses)
+        return signals, (0, responses[-1].position) if len(responses) == limit else (1, 0)
+    # Only the columns a signal needs: an 835's rows also carry each claim's JSON.
+    remits = session.execute(
+        sa_select(col(Remittance.id), col(Remittance.position), col(Remittance.claim_id),
+                  col(Remittance.attempt), col(Remittance.payer_claim_control_number))
+        .where(col(Remittance.edi_file_id) == file_id, col(Remittance.claim_id).is_not(None),
+               col(Remittance.position) > last)
+        .order_by(col(Remittance.position))
+        .limit(limit)
     ).all()
+    for remittance_id, position, claim_id, attempt, control_number in remits:
+        assert claim_id is not None
+        signals.append(
+            ClaimSignal(
+                claim_id,
+                EdiEvent(
+                    file_id=file_id,
+                    position=position,
+                    kind="835",
+                    attempt=attempt or 0,
+                    remittance_id=remittance_id,
+                    payer_claim_control_number=control_number,
+                ),
+            )
+        )
+    return signals, (1, remits[-1][1]) if len(remits) == limit else None
+
+
+def _response_signals(file_id: int, responses: Sequence[PayerResponse]) -> list[ClaimSignal]:
+    signals: list[ClaimSignal] = []
     for r in responses:
         assert r.claim_id is not None
         signals.append(
@@ -175,32 +241,20 @@ def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
                 ),
             )
         )
-    # Only the columns a signal needs: an 835's rows also carry each claim's JSON.
-    remits = session.execute(
-        sa_select(col(Remittance.id), col(Remittance.position), col(Remittance.claim_id),
-                  col(Remittance.attempt), col(Remittance.payer_claim_control_number))
-        .where(col(Remittance.edi_file_id) == file_id, col(Remittance.claim_id).is_not(None))
-        .order_by(col(Remittance.position))
-    ).all()
-    for remittance_id, position, claim_id, attempt, control_number in remits:
-        assert claim_id is not None
-        signals.append(
-            ClaimSignal(
-                claim_id,
-                EdiEvent(
-                    file_id=file_id,
-                    position=position,
-                    kind="835",
-                    attempt=attempt or 0,
-                    remittance_id=remittance_id,
-                    payer_claim_control_number=control_number,
-                ),
-            )
-        )
     return signals
 
 
 def _read_into(session: Session, edi: EdiFile) -> None:
+    if first_type(edi.raw) == "835":
+        # Read once, stored as it is read. Any problem anywhere in the file is reported as
+        # detect() reports it, as when the whole file was checked before any claim was read.
+        edi.type = "835"
+        try:
+            _store_835(session, edi, Stream835(edi.raw))
+        except X12Error:
+            detect(edi.raw)
+            raise
+        return
     detected = detect(edi.raw)
     edi.type = detected.type
     if detected.type == "999":
@@ -214,9 +268,7 @@ def _read_into(session: Session, edi: EdiFile) -> None:
         edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
         _store_277ca(session, edi, statuses)
     elif detected.type == "835":
-        remits = read_835(edi.raw)
-        edi.warnings = _warnings(remits)
-        _store_835(session, edi, remits)
+        _store_835(session, edi, Stream835(edi.raw))
     else:
         raise X12Error(
             f"a {detected.type} is not something a payer sends; POST 999, 277CA or 835 files",
@@ -225,9 +277,7 @@ def _read_into(session: Session, edi: EdiFile) -> None:
         )
 
 
-def _warnings(
-    models: list[Ack999] | list[Status277CA] | list[Remittance835],
-) -> list[dict[str, Any]]:
+def _warnings(models: list[Ack999] | list[Status277CA]) -> list[dict[str, Any]]:
     return [w.model_dump() for m in models for w in m.warnings]
 
 
@@ -289,75 +339,152 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) ->
                 edi.matched += 1
 
 
-def _store_835(session: Session, edi: EdiFile, remits: list[Remittance835]) -> None:
+def _store_835(session: Session, edi: EdiFile, stream: Stream835) -> None:
+    """Claims are matched and inserted CLAIM_CHUNK at a time as the file is read; the file keeps
+    only each remittance's header (GET /api/v1/edi/{id} reads the claims from their rows)."""
     assert edi.id is not None
-    position = 0
-    views = []
-    attempts = _attempts_by_claim(session, [p.patient_control_number for r in remits
-                                            for p in r.claims])
-    rows: list[dict[str, Any]] = []
-    for remit in remits:
-        claim_views = []
-        for payment in remit.claims:
-            position += 1
-            claim_id, attempt = _match_pcn(attempts, payment.patient_control_number)
-            if claim_id is None:
-                claim_id, attempt = _match_by_lines(session, payment)
-            data = payment.model_dump(mode="json")
-            rows.append(
-                dict(
-                    edi_file_id=edi.id,
-                    position=position,
-                    claim_id=claim_id,
-                    attempt=attempt,
-                    patient_control_number=payment.patient_control_number[:38],
-                    status_code=payment.status_code,
-                    charge=payment.charge,
-                    paid=payment.paid,
-                    patient_responsibility=payment.patient_responsibility,
-                    payer_claim_control_number=payment.payer_claim_control_number,
-                    payment_date=remit.payment.date,
-                    trace_number=remit.payment.trace_number,
-                    data=data,
-                )
-            )
-            if claim_id is None:
-                edi.unmatched += 1
-            else:
-                edi.matched += 1
-            claim_views.append(_claim_view(data, claim_id))
-        views.append(
-            {
-                "payer": {"name": remit.payer_name, "id": remit.payer_id},
-                "payee": {"name": remit.payee_name, "npi": remit.payee_npi},
-                "payment": remit.payment.model_dump(mode="json"),
-                "provider_adjustments": [
-                    p.model_dump(mode="json") for p in remit.provider_adjustments
-                ],
-                "claims": claim_views,
-            }
-        )
-    # Bulk inserts: building thousands of ORM objects costs more than reading the file.
-    for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(Remittance), rows[start:start + INSERT_CHUNK])
+    counts = _Counts()
+    chunk: list[tuple[Payment, ClaimRead]] = []
+    for remittance, claim in stream:
+        assert remittance.header is not None
+        chunk.append((remittance.header.payment, claim))
+        if len(chunk) >= CLAIM_CHUNK:
+            _store_claims(session, edi.id, chunk, counts)
+            chunk = []
+    if chunk:
+        _store_claims(session, edi.id, chunk, counts)
+    edi.matched += counts.matched
+    edi.unmatched += counts.unmatched
+    _settle_payments(session, edi.id, stream.remittances)
+    edi.warnings = [w.model_dump() for r in stream.remittances if r.header
+                    for w in r.header.warnings]
     # DESIGN.md: GET /api/v1/edi/{id} of an 835 shows payer, payment, PLB and claims at the top.
+    views = [_header_view(r) for r in stream.remittances]
     if not views:
-        edi.parsed = {"claims": []}
+        edi.parsed = {"claim_count": 0}
     elif len(views) == 1:
         edi.parsed = views[0]
     else:
         edi.parsed = {**views[0], "remittances": views}
 
 
+@dataclass
+class _Counts:
+    matched: int = 0
+    unmatched: int = 0
+    position: int = 0  # of the last claim stored
+
+
+def _store_claims(session: Session, file_id: int, chunk: list[tuple[Payment, ClaimRead]],
+                  counts: _Counts) -> None:
+    attempts = _attempts_by_claim(session, [claim.patient_control_number for _, claim in chunk])
+    rows: list[dict[str, Any]] = []
+    for payment, claim in chunk:
+        counts.position += 1
+        claim_id, attempt = _match_pcn(attempts, claim.patient_control_number)
+        if claim_id is None:
+            claim_id, attempt = _match_by_lines(session, claim)
+        rows.append(
+            dict(
+                edi_file_id=file_id,
+                position=counts.position,
+                claim_id=claim_id,
+                attempt=attempt,
+                patient_control_number=claim.patient_control_number[:38],
+                status_code=claim.status_code,
+                charge=claim.charge,
+                paid=claim.paid,
+                patient_responsibility=claim.patient_responsibility,
+                payer_claim_control_number=claim.payer_claim_control_number,
+                payment_date=payment.date,
+                trace_number=payment.trace_number,
+                data=claim.data,
+            )
+        )
+        if claim_id is None:
+            counts.unmatched += 1
+        else:
+            counts.matched += 1
+    # Bulk insert: building thousands of ORM objects costs more than reading the file.
+    session.execute(insert(Remittance), rows)
+
+
+def _settle_payments(session: Session, file_id: int,
+                     remittances: list[RemittanceRead]) -> None:
+    """A payer that sends BPR again after its claims changes the payment they were stored with
+    (the last BPR holds, as it always has): those rows are brought to it."""
+    start = 1
+    for remittance in remittances:
+        used, final = remittance.preview, remittance.header
+        assert final is not None
+        if remittance.claim_count and used is not None and (
+                (used.date, used.trace_number) != (final.payment.date, final.payment.trace_number)):
+            session.execute(
+                update(Remittance)
+                .where(col(Remittance.edi_file_id) == file_id, col(Remittance.position) >= start,
+                       col(Remittance.position) < start + remittance.claim_count)
+                .values(payment_date=final.payment.date, trace_number=final.payment.trace_number)
+                .execution_options(synchronize_session=False)
+            )
+        start += remittance.claim_count
+
+
+def _header_view(remittance: RemittanceRead) -> dict[str, Any]:
+    header = remittance.header
+    assert header is not None
+    return {
+        "payer": {"name": header.payer_name, "id": header.payer_id},
+        "payee": {"name": header.payee_name, "npi": header.payee_npi},
+        "payment": header.payment.model_dump(mode="json"),
+        "provider_adjustments": [p.model_dump(mode="json") for p in header.provider_adjustments],
+        "claim_count": remittance.claim_count,
+    }
+
+
 CLAIM_VIEW = ("patient_control_number", "status_code", "charge", "paid", "patient_responsibility",
               "payer_claim_control_number", "adjustments", "remarks", "lines")
+CLAIMS_PAGE = 200  # claims GET /api/v1/edi/{id} shows of an 835 unless asked for more
 
 
 def _claim_view(payment: dict[str, Any], claim_id: int | None) -> dict[str, Any]:
-    """`payment`: the ClaimPayment already dumped as JSON for its Remittance row."""
+    """`payment`: the claim as its Remittance row stores it (ClaimPayment as JSON)."""
     view = {name: payment[name] for name in CLAIM_VIEW}
     view["matched_claim_id"] = claim_id
     return view
+
+
+def remittance_view(session: Session, edi: EdiFile, *, offset: int = 0,
+                    limit: int = CLAIMS_PAGE) -> dict[str, Any]:
+    """A stored 835 as GET /api/v1/edi/{id} shows it: each remittance's header (payer, payee,
+    payment, provider adjustments, claim_count) with the claims at file positions offset + 1 to
+    offset + limit, read from the Remittance rows, and `claims_total`. Several remittances in
+    one file: the first at the top, every one under `remittances`."""
+    assert edi.id is not None
+    parsed = edi.parsed or {}
+    several = parsed.get("remittances")
+    headers: list[dict[str, Any]] = several if several is not None else [parsed]
+    # Files stored before claim_count kept every claim in `parsed`: they are counted there.
+    counts = [h.get("claim_count", len(h.get("claims", []))) for h in headers]
+    rows = session.execute(
+        sa_select(col(Remittance.position), col(Remittance.claim_id), col(Remittance.data))
+        .where(col(Remittance.edi_file_id) == edi.id, col(Remittance.position) > offset,
+               col(Remittance.position) <= offset + limit)
+        .order_by(col(Remittance.position))
+    ).all()
+    shown = []
+    start = 1
+    for header, count in zip(headers, counts, strict=True):
+        view = {key: value for key, value in header.items() if key != "claims"}
+        view["claim_count"] = count
+        view["claims"] = [_claim_view(data, claim_id) for position, claim_id, data in rows
+                          if start <= position < start + count]
+        shown.append(view)
+        start += count
+    body = dict(shown[0])
+    if several is not None:
+        body["remittances"] = shown
+    body.update(claims_total=sum(counts), claims_offset=offset, claims_limit=limit)
+    return body
 
 
 def _attempts_by_claim(session: Session, pcns: list[str]) -> dict[int, int]:
@@ -381,20 +508,18 @@ def _match_pcn(attempts: dict[int, int], pcn: str) -> tuple[int | None, int | No
     return claim_id, attempt or attempts[claim_id]
 
 
-def _match_by_lines(session: Session, payment: ClaimPayment) -> tuple[int | None, int | None]:
+def _match_by_lines(session: Session, payment: ClaimRead) -> tuple[int | None, int | None]:
     """Fallback when the payer mangled the patient control number: the member, the date of
     service and the procedures billed, ignoring modifiers (payers drop them)."""
     if not payment.member_id:
         return None, None
-    service_date = payment.service_date or next(
-        (line.service_date for line in payment.lines if line.service_date), None
-    )
+    service_date = payment.service_date
     query = select(Claim).where(
         Claim.member_id == payment.member_id, col(Claim.status).in_(WAITING_STATUSES)
     )
     if service_date is not None:
         query = query.where(Claim.service_date == service_date)
-    wanted = sorted(line.procedure for line in payment.lines)
+    wanted = sorted(payment.procedures)
     candidates = []
     for claim in session.exec(query.limit(20)).all():
         billed = sorted(line["procedure"] for line in claim.document.get("lines", []))

@@ -8,10 +8,21 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
+from temporalio.client import Client
 
 from api.deps import Biller, ClientDep, Reader, SessionDep
-from api.limits import RowId
-from reclaim.ingest import IngestResult, ingest_file, list_unmatched, mark_signalled
+from api.limits import MAX_ROW_ID, RowId
+from reclaim.ingest import (
+    CLAIMS_PAGE,
+    ClaimSignal,
+    IngestResult,
+    SignalCursor,
+    ingest_file,
+    list_unmatched,
+    mark_signalled,
+    remittance_view,
+    signal_page,
+)
 from reclaim.models import EdiFile
 from reclaim.temporal import deliver_signals
 
@@ -41,7 +52,8 @@ async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONRe
 
     def ingest() -> IngestResult:
         with Session(engine, expire_on_commit=False) as session:
-            return ingest_file(session=session, raw=raw, source="api", filename=filename)
+            return ingest_file(session=session, raw=raw, source="api", filename=filename,
+                               collect_signals=False)
 
     result = await run_in_threadpool(ingest)
     if result.error is not None:
@@ -57,10 +69,28 @@ async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONRe
             "file_id": result.file_id,
             "stored": True,
         })
-    if result.signals:
-        await deliver_signals(client, result.signals)
-    await run_in_threadpool(_mark, engine, result.file_id)
+    if result.pending_signals:
+        await _signal_all(engine, client, result.file_id)
+        await run_in_threadpool(_mark, engine, result.file_id)
     return JSONResponse(status_code=202, content=result.as_dict())
+
+
+async def _signal_all(engine: Any, client: Client, file_id: int) -> None:
+    """Every signal of the file, read and sent a page at a time: a 10,000-claim 835 never holds
+    its 10,000 signals at once. The file is marked signalled only after the last page, so a
+    failure part-way leaves it to be signalled again (posting it again does; workflows ignore an
+    event they already have)."""
+    cursor: SignalCursor | None = (0, 0)
+    while cursor is not None:
+        page, cursor = await run_in_threadpool(_signal_page, engine, file_id, cursor)
+        if page:
+            await deliver_signals(client, page)
+
+
+def _signal_page(engine: Any, file_id: int,
+                 after: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
+    with Session(engine) as session:
+        return signal_page(session=session, file_id=file_id, after=after)
 
 
 def _looks_like_x12(raw: bytes) -> bool:
@@ -110,8 +140,11 @@ def list_edi(session: SessionDep, _user: Reader,
 
 
 @router.get("/edi/{file_id}")
-def get_edi(file_id: RowId, session: SessionDep, _user: Reader,
-            raw: bool = False) -> dict[str, Any]:
+def get_edi(file_id: RowId, session: SessionDep, _user: Reader, raw: bool = False,
+            offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+            limit: Annotated[int, Query(ge=1, le=1000)] = CLAIMS_PAGE) -> dict[str, Any]:
+    """The file as read. An 835's claims are paged (`offset`, `limit`, by position in the
+    file; `claims_total` says how many it has)."""
     edi = session.get(EdiFile, file_id)
     if edi is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"EDI file {file_id} not found")
@@ -127,7 +160,10 @@ def get_edi(file_id: RowId, session: SessionDep, _user: Reader,
         "warnings": edi.warnings or [],
         "error": edi.error,
     }
-    body.update(edi.parsed or {})
+    if edi.type == "835" and edi.parsed is not None:
+        body.update(remittance_view(session, edi, offset=offset, limit=limit))
+    else:
+        body.update(edi.parsed or {})
     if raw:
         body["raw"] = edi.raw
     return body

@@ -14,13 +14,13 @@ read is linear in the file size.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TextIO
+from functools import lru_cache
+from typing import Protocol
 
 import pyx12.errors
 import pyx12.rawx12file
@@ -40,6 +40,7 @@ _DIGITS = re.compile(r"[0-9]+")
 MAX_AMOUNT = Decimal("9999999999.99")
 _WHITESPACE = " \t\r\n\v\f"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_SEEN_IDS: set[str] = set()  # ids that matched _SEGMENT_ID
 _LOOKS_LIKE_SEGMENT = re.compile(r"[A-Z][A-Z0-9]{1,2}[^A-Za-z0-9\s]")
 
 Warn = Callable[[int | None, str | None, str], None]
@@ -48,24 +49,33 @@ Warn = Callable[[int | None, str | None, str], None]
 # ---------------------------------------------------------------- segments
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
-    """One segment: `elements[0]` holds the components of element 01."""
+    """One segment over pyx12's parsed composites: `raw[0]` is element 01. Values are read from
+    them when asked for (most segments are asked for two or three), never copied up front.
+    Read-only by convention (not frozen: a frozen dataclass costs more to build, and a file has
+    tens of thousands of segments)."""
 
     index: int
     id: str
-    elements: tuple[tuple[str, ...], ...]
+    raw: list[pyx12.segment.Composite]
+
+    @property
+    def elements(self) -> tuple[tuple[str, ...], ...]:
+        """Every element's components, as pyx12 split them."""
+        return tuple(tuple(part.value for part in comp.elements) for comp in self.raw)
 
     def value(self, position: int, component: int = 1) -> str:
-        if position > len(self.elements):
+        raw = self.raw
+        if position > len(raw):
             return ""
-        parts = self.elements[position - 1]
-        return parts[component - 1].strip() if component <= len(parts) else ""
+        parts = raw[position - 1].elements
+        return parts[component - 1].value.strip() if component <= len(parts) else ""
 
     def components(self, position: int) -> tuple[str, ...]:
-        if position > len(self.elements):
+        if position > len(self.raw):
             return ()
-        return tuple(part.strip() for part in self.elements[position - 1])
+        return tuple(part.value.strip() for part in self.raw[position - 1].elements)
 
     def error(self, message: str, position: int | None = None) -> X12Error:
         element = f"{position:02d}" if position is not None else None
@@ -105,10 +115,17 @@ class Segment:
 
 
 def _to_decimal(segment: Segment, position: int, text: str) -> Decimal:
-    if len(text) > 18 or not _NUMBER.fullmatch(text):  # X12 type R is at most 18 characters
+    value = _number(text) if len(text) <= 18 else None  # X12 type R is at most 18 characters
+    if value is None:
         raise segment.error(f"{segment.id}{position:02d} is not a number: {text[:30]!r}",
                             position)
-    return Decimal(text)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _number(text: str) -> Decimal | None:
+    """Amounts repeat throughout a remittance (Decimal is immutable, so one is shared)."""
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
 
 
 def _in_range(segment: Segment, position: int, value: Decimal) -> Decimal:
@@ -125,10 +142,18 @@ def is_digits(text: str, *, max_length: int) -> bool:
 
 def parse_date(text: str) -> date:
     """CCYYMMDD, or the start of a CCYYMMDD-CCYYMMDD range (RD8)."""
+    # A remittance repeats a handful of dates thousands of times (an RD8 range is 17 long).
+    return _cached_date(text) if len(text) <= 17 else _date_from(text)
+
+
+def _date_from(text: str) -> date:
     start = text.split("-", 1)[0].strip()
     if len(start) != 8 or not _DIGITS.fullmatch(start):
         raise ValueError(f"not a CCYYMMDD date: {text!r}")
     return date(int(start[:4]), int(start[4:6]), int(start[6:]))
+
+
+_cached_date = lru_cache(maxsize=1024)(_date_from)
 
 
 # ---------------------------------------------------------------- decoding and tokenizing
@@ -149,6 +174,26 @@ def decode(data: str | bytes, warn: Warn) -> str:
     return text
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> str: ...
+
+
+class _Slices:
+    """The file's text handed out in slices, as a file would hand it out. (`io.StringIO` would
+    first copy it whole, at four bytes a character.)"""
+
+    __slots__ = ("at", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    def read(self, size: int = -1, /) -> str:
+        start = self.at
+        self.at = len(self.text) if size < 0 else min(len(self.text), start + size)
+        return self.text[start:self.at]
+
+
 class _Resumable:
     """A text source that first returns a pushed-back head, then the rest of the stream.
 
@@ -156,7 +201,7 @@ class _Resumable:
     interchange gets a fresh RawX12File that reads its own ISA delimiters.
     """
 
-    def __init__(self, head: str, rest: TextIO) -> None:
+    def __init__(self, head: str, rest: _Readable) -> None:
         self.head = head
         self.rest = rest
 
@@ -210,12 +255,13 @@ def _check_isa(header: str, index: int, first: bool) -> None:
 def _segment_from(line: str, index: int, delimiters: Delimiters) -> Segment:
     parsed = pyx12.segment.Segment(line, delimiters.segment, delimiters.element,
                                    delimiters.component)
-    seg_id = (parsed.get_seg_id() or "").strip()
-    if not _SEGMENT_ID.fullmatch(seg_id):
-        raise X12Error(f"not a segment: {line[:30]!r}", segment_index=index,
-                       segment_id=seg_id[:3].strip() or None)
-    elements = tuple(tuple(part.value for part in comp.elements) for comp in parsed.elements)
-    return Segment(index=index, id=seg_id, elements=elements)
+    seg_id = (parsed.seg_id or "").strip()
+    if seg_id not in _SEEN_IDS:
+        if not _SEGMENT_ID.fullmatch(seg_id):
+            raise X12Error(f"not a segment: {line[:30]!r}", segment_index=index,
+                           segment_id=seg_id[:3].strip() or None)
+        _SEEN_IDS.add(seg_id)  # at most 26 * 36 * 37 of them
+    return Segment(index=index, id=seg_id, raw=parsed.elements)
 
 
 @dataclass
@@ -233,7 +279,7 @@ class _Tokenizer:
             self.warn(index, seg_id, message)
 
     def __iter__(self) -> Iterator[tuple[Segment, Delimiters]]:
-        source = _Resumable("", io.StringIO(self.text))
+        source = _Resumable("", _Slices(self.text))
         first = True
         while source.skip_whitespace():
             _check_isa(source.peek(ISA_LENGTH), self.index + 1, first)
@@ -612,6 +658,18 @@ def detect(text: str | bytes) -> DetectedFile:
     if found is None:
         raise X12Error("no transaction set in the file", segment_index=1, segment_id="ST")
     return DetectedFile(type=found, interchanges=reader.interchanges, implementation=implementation)
+
+
+def first_type(text: str | bytes) -> FileType | None:
+    """The type of the first transaction set, read no further than its ST: which reader to use
+    before the file has been read through. None when the file does not say (`detect` says why);
+    the rest of the file is not checked here."""
+    try:
+        for transaction in X12Reader(text).transactions():
+            return transaction.file_type
+    except X12Error:
+        return None
+    return None
 
 
 def expect_type(transaction: Transaction, *accepted: FileType) -> None:

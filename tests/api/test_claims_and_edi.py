@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session, func, select
+from sqlalchemy import insert
+from sqlmodel import Session, col, func, select
 
+from reclaim import ingest
+from reclaim.claims import create_claim, patient_control_number
+from reclaim.db import session_scope
+from reclaim.ingest import ingest_file, signal_page
 from reclaim.models import Claim, EdiFile, Remittance
+from reclaim.schemas import ClaimDocument
+from reclaim.x12.models import (
+    Adjustment,
+    ClaimPayment,
+    Envelope,
+    Payment,
+    Remittance835,
+    ServicePayment,
+)
+from reclaim.x12.write_payer import write_835
 from tests.support import claim_doc
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x12"
@@ -67,7 +86,8 @@ async def test_roles(api: dict[str, httpx.AsyncClient]) -> None:
     new_user = {"username": "zed", "password": "long enough pw", "role": "coder"}
     assert (await api["coder"].post("/api/v1/users", json=new_user)).status_code == 403
     created = await api["admin"].post("/api/v1/users", json=new_user)
-    assert created.status_code == 201 and created.json()["api_token"].startswith("rk_")
+    assert created.status_code == 201
+    assert created.json()["api_token"].startswith("rk_")
     token = created.json()["api_token"]
     me = await api["anonymous"].get("/api/v1/claims",
                                     headers={"Authorization": f"Bearer {token}"})
@@ -101,13 +121,16 @@ async def test_garbled_edi_is_refused_naming_the_segment_and_kept(
     assert body["file_id"]
     if status == 422:
         assert "segment" in body["detail"]
-        assert body["segment_index"] >= 1 and body["segment_id"]
+        assert body["segment_index"] >= 1
+        assert body["segment_id"]
     with Session(engine) as session:
         stored = session.get(EdiFile, body["file_id"])
-        assert stored is not None and stored.status == "failed"
+        assert stored is not None
+        assert stored.status == "failed"
         assert stored.raw.encode() == content
     again = await api["biller"].post("/api/v1/edi", content=content)
-    assert again.status_code == status and again.json()["file_id"] == body["file_id"]
+    assert again.status_code == status
+    assert again.json()["file_id"] == body["file_id"]
 
 
 async def test_an_unmatched_835_is_kept_listed_and_idempotent(
@@ -117,12 +140,14 @@ async def test_an_unmatched_835_is_kept_listed_and_idempotent(
     first = await api["biller"].post("/api/v1/edi", content=raw)
     assert first.status_code == 202, first.text
     body = first.json()
-    assert body["type"] == "835" and body["matched"] == 0 and body["unmatched"] >= 1
+    assert (body["type"], body["matched"]) == ("835", 0)
+    assert body["unmatched"] >= 1
     with Session(engine) as session:
         rows = session.exec(select(func.count()).select_from(Remittance)
                             .where(Remittance.edi_file_id == body["file_id"])).one()
     again = await api["biller"].post("/api/v1/edi", content=raw)
-    assert again.json()["file_id"] == body["file_id"] and again.json()["duplicate"] is True
+    assert again.json()["file_id"] == body["file_id"]
+    assert again.json()["duplicate"] is True
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Remittance)
                             .where(Remittance.edi_file_id == body["file_id"])).one() == rows
@@ -134,3 +159,143 @@ async def test_an_unmatched_835_is_kept_listed_and_idempotent(
     assert claim["matched_claim_id"] is None
     listed = (await api["coder"].get("/api/v1/edi")).json()["unmatched_remittances"]
     assert any(r["file_id"] == body["file_id"] for r in listed)
+
+
+# ---------------------------------------------------------------- an 835 stored as it is read
+
+def paid_claim(pcn: str, *, member: str | None = None, day: date | None = None,
+               procedure: str = "99214") -> ClaimPayment:
+    return ClaimPayment(
+        patient_control_number=pcn, status_code="1", charge=Decimal("150.00"),
+        paid=Decimal("120.00"), payer_claim_control_number=f"SBX-{pcn}", member_id=member,
+        lines=[ServicePayment(procedure=procedure, charge=Decimal("150.00"),
+                              paid=Decimal("120.00"), units=Decimal("1"), service_date=day,
+                              adjustments=[Adjustment(group="CO", reason="45",
+                                                      amount=Decimal("30.00"))])])
+
+
+def era_835(claims: list[ClaimPayment], *, number: int) -> str:
+    return write_835(Remittance835(
+        envelope=Envelope(sender_id="SANDBOX", receiver_id="RECLAIM",
+                          interchange_control_number=number, group_control_number=number,
+                          created=datetime(2026, 11, 21, 9, 30)),
+        payer_name="SANDBOX HEALTH PLAN", payer_id="SANDBOX",
+        payee_name="SPRINGFIELD FAMILY MEDICINE", payee_npi="1234567893",
+        payment=Payment(amount=sum((c.paid for c in claims), Decimal("0")), method="ACH",
+                        date=date(2026, 11, 21), trace_number=f"TRC{number}",
+                        payer_identifier="1990000001"),
+        claims=claims))
+
+
+async def test_an_835_is_stored_a_few_claims_at_a_time_and_shown_a_page_at_a_time(
+    api: dict[str, httpx.AsyncClient], engine, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(ingest, "CLAIM_CHUNK", 3)
+    monkeypatch.setattr(ingest, "SIGNAL_PAGE", 4)
+    documents = [claim_doc() for _ in range(8)]
+    with session_scope(engine) as session:
+        stored = []
+        for document in documents:
+            claim = create_claim(session=session, document=ClaimDocument.model_validate(document))
+            claim.status, claim.attempts = "submitted", 1
+            stored.append(claim)
+        session.flush()
+        ids = [c.id for c in stored]
+    lost = documents[5]  # its number mangled by the payer: matched by member, date and visit
+    first = [paid_claim(patient_control_number(i, 1)) for i in ids[:5]] + [
+        paid_claim("RCX" + str(ids[5]), member=lost["patient"]["member_id"],
+                   day=date.fromisoformat(lost["service_date"]),
+                   procedure=lost["lines"][0]["procedure"]),
+        paid_claim("RC999999999-1")]
+    second = [paid_claim(patient_control_number(i, 1)) for i in ids[6:]]
+    number = ids[0] % 900_000_000 + 1
+    text = era_835(first, number=number) + era_835(second, number=number + 1)
+    posted = await api["biller"].post("/api/v1/edi", content=text.encode())
+    assert posted.status_code == 202, posted.text
+    file_id = posted.json()["file_id"]
+    assert (posted.json()["matched"], posted.json()["unmatched"]) == (8, 1)
+    expected = [*ids[:6], None, *ids[6:]]
+    with Session(engine) as session:
+        rows = session.exec(select(Remittance).where(Remittance.edi_file_id == file_id)
+                            .order_by(col(Remittance.position))).all()
+        assert [r.position for r in rows] == list(range(1, 10))
+        assert [r.claim_id for r in rows] == expected
+        assert [r.trace_number for r in rows] == [f"TRC{number}"] * 7 + [f"TRC{number + 1}"] * 2
+        edi = session.get(EdiFile, file_id)
+        assert edi is not None
+        assert edi.signalled
+        # The file keeps each remittance's header, not its claims.
+        assert edi.parsed is not None
+        assert "claims" not in edi.parsed
+        assert [r["claim_count"] for r in edi.parsed["remittances"]] == [7, 2]
+        pages, cursor = [], (0, 0)
+        while cursor is not None:
+            page, cursor = signal_page(session=session, file_id=file_id, after=cursor)
+            pages.append([(s.claim_id, s.event.position) for s in page])
+    assert all(len(page) <= 4 for page in pages)
+    assert [s for page in pages for s in page] == [
+        (claim_id, position) for position, claim_id in enumerate(expected, 1) if claim_id]
+
+    shown = (await api["coder"].get(f"/api/v1/edi/{file_id}")).json()
+    assert (shown["claims_total"], shown["claims_offset"], shown["claims_limit"]) == (9, 0, 200)
+    assert shown["payment"]["trace_number"] == f"TRC{number}"
+    assert [c["matched_claim_id"] for c in shown["claims"]] == expected[:7]
+    assert [[c["matched_claim_id"] for c in r["claims"]] for r in shown["remittances"]] == [
+        expected[:7], expected[7:]]
+    assert shown["claims"][0] == {
+        "patient_control_number": patient_control_number(ids[0], 1), "status_code": "1",
+        "charge": "150", "paid": "120", "patient_responsibility": "0",  # as the 835 says
+        "payer_claim_control_number": f"SBX-{patient_control_number(ids[0], 1)}",
+        "adjustments": [], "remarks": [], "lines": [{
+            "procedure": "99214", "qualifier": "HC", "modifiers": [], "charge": "150",
+            "paid": "120", "units": "1", "revenue_code": None, "service_date": None,
+            "line_control_number": None,
+            "adjustments": [{"group": "CO", "reason": "45", "amount": "30",
+                             "quantity": None}], "remarks": []}],
+        "matched_claim_id": ids[0]}
+
+    page = (await api["coder"].get(f"/api/v1/edi/{file_id}",
+                                   params={"offset": 5, "limit": 3})).json()
+    assert (page["claims_total"], page["claims_offset"], page["claims_limit"]) == (9, 5, 3)
+    assert [[c["matched_claim_id"] for c in r["claims"]] for r in page["remittances"]] == [
+        [ids[5], None], [ids[6]]]
+    assert [c["patient_control_number"] for c in page["claims"]] == [
+        "RCX" + str(ids[5]), "RC999999999-1"]
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
+        assert (await api["coder"].get(f"/api/v1/edi/{file_id}", params=bad)).status_code == 422
+
+
+def test_an_835_is_read_and_stored_without_holding_every_claim(fresh_engine) -> None:  # type: ignore[no-untyped-def]
+    """Four times the claims may cost the copies of the larger text, not a copy of every
+    claim (reading the whole file into models first cost about 8 KiB a claim)."""
+    count = 4000
+    with session_scope(fresh_engine) as session:
+        session.execute(insert(Claim), [dict(
+            status="accepted", payer_id="SANDBOX", patient_last_name="Lee",
+            patient_first_name="Ann", member_id=f"W{n:09d}", billing_npi="1234567893",
+            service_date=date(2026, 11, 2), total_charge=Decimal("150.00"),
+            paid_amount=Decimal("0"), patient_responsibility=Decimal("0"), attempts=1,
+            document={}) for n in range(count)])
+        ids = list(session.exec(select(Claim.id).order_by(col(Claim.id))).all())
+
+    def era(claim_ids: list[int | None], number: int) -> bytes:
+        return era_835([paid_claim(patient_control_number(i, 1)) for i in claim_ids if i],
+                       number=number).encode()
+
+    def peak(raw: bytes, matched: int) -> int:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            with session_scope(fresh_engine) as session:
+                result = ingest_file(session=session, raw=raw, source="test",
+                                     collect_signals=False)
+            _, found = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert (result.matched, result.unmatched, result.signals) == (matched, 0, [])
+        return found
+
+    peak(era(ids[:3], 1), 3)  # what any first file costs (compiled queries, imports)
+    small, large = era(ids[: count // 4], 2), era(ids, 3)
+    growth = peak(large, count) - peak(small, count // 4)
+    assert growth < 3 * (len(large) - len(small)) + 2**20, growth

@@ -44,7 +44,13 @@ def test_era_ingest_prints_its_figures_last() -> None:
     assert {"claims_per_s", "ratio"} <= result.keys()
     assert result["claims_per_s"] > 0
     assert result["ratio"] == pytest.approx(result["ingest_s"] / result["tokenize_s"], rel=0.01)
+    # Against pyx12's X12Reader (segments with their elements): slower than RawX12File.
+    assert 0 < result["ratio_x12reader"] < result["ratio"]
     assert result["segments"] > 40 * 5  # CLP, CAS, NM1, SVC... for every claim
+    # Each POST measured in a process of its own.
+    assert result["rss_growth_mb"] > 0
+    assert result["small_rss_growth_mb"] > 0
+    assert 0 < result["signal_s"] < result["ingest_s"]
 
 
 def test_a_bad_size_is_refused_with_a_clear_message() -> None:

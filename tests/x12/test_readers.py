@@ -30,7 +30,7 @@ from reclaim.x12.models import (
     Status277CA,
 )
 from reclaim.x12.read_277ca import read_277ca, status_action
-from reclaim.x12.read_835 import read_835
+from reclaim.x12.read_835 import Stream835, read_835
 from reclaim.x12.read_837 import read_837
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import X12Reader, detect
@@ -568,6 +568,64 @@ def test_reading_is_linear_in_claims() -> None:
     per_claim_small = best_time(small, runs=3) / 1_000
     per_claim_large = best_time(large, runs=2) / 4_000
     assert per_claim_large <= 3 * per_claim_small
+
+
+def test_835_claims_stream_before_the_file_is_read_through() -> None:
+    text = synthetic_835(50).replace("CLP*PCN45*1*100.00*", "CLP*PCN45*1*x*")
+    handed_out: list[str] = []
+
+    def read_until_refused() -> None:
+        for remittance, claim in Stream835(text):
+            assert remittance.header is not None  # the header comes with the first claim
+            handed_out.append(claim.patient_control_number)
+
+    with pytest.raises(X12Error) as caught:
+        read_until_refused()
+    # Each claim is handed out once the next CLP closes it: the 44 before the one the bad CLP
+    # would have closed were out before the bad CLP was read.
+    assert handed_out == [f"PCN{n}" for n in range(44)]
+    with pytest.raises(X12Error) as whole:
+        read_835(text)
+    assert caught.value.as_dict() == whole.value.as_dict() == {
+        "message": "CLP03 is not a number: 'x'", "segment_index": 10 + 45 * 8,
+        "segment_id": "CLP", "element": "03"}
+
+
+@pytest.mark.parametrize("name", BALANCED_835)
+def test_835_stream_gives_each_claim_as_the_model_would(name: str) -> None:
+    """The stream builds each claim's JSON itself: it must be what ClaimPayment validates and
+    dumps to, key order included (it is stored as is)."""
+    stream = Stream835(sample(name))
+    claims = [claim for _, claim in stream]
+    assert claims
+    assert sum(r.claim_count for r in stream.remittances) == len(claims)
+    for claim in claims:
+        model = ClaimPayment.model_validate(claim.data)
+        assert model.model_dump(mode="json") == claim.data
+        assert list(claim.data) == list(ClaimPayment.model_fields)
+        assert all(list(line) == list(ServicePayment.model_fields)
+                   for line in claim.data["lines"])
+        assert (claim.charge, claim.paid, claim.patient_responsibility) == (
+            model.charge, model.paid, model.patient_responsibility)
+    assert [c.model() for c in claims] == [c for r in read_835(sample(name)) for c in r.claims]
+
+
+def test_835_payment_repeated_after_the_claims_holds_for_all_of_them() -> None:
+    text = synthetic_835(3)
+    later = text.replace("*20261102~\nTRN", "*20261109~\nTRN").split("~\n")[3]
+    assert later.startswith("BPR")
+    assert later.endswith("20261109")
+    repeated = text.replace("CLP*PCN2*", later + "~\nCLP*PCN2*")
+    stream = Stream835(repeated)
+    dates = [remittance.header.payment.date for remittance, _ in stream if remittance.header]
+    [remittance] = stream.remittances
+    # The first claims went out with the payment read before them; the file's last BPR holds.
+    assert dates[0] == date(2026, 11, 2)
+    assert remittance.preview is not None
+    assert remittance.preview.date == date(2026, 11, 2)
+    assert remittance.header is not None
+    assert remittance.header.payment.date == date(2026, 11, 9)
+    assert read_835(repeated)[0].payment.date == date(2026, 11, 9)
 
 
 def test_segments_stream_one_transaction_at_a_time() -> None:
