@@ -15,9 +15,15 @@ from temporalio.client import Client
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.ingest import (
+    ClaimSignal,
+    SignalCursor,
+    ingest_file,
+    mark_signalled,
+    signal_page,
+)
 from reclaim.models import ClearinghouseCursor, utcnow
-from reclaim.reconcile import stale_answers
+from reclaim.reconcile import stale_answers, unsignalled_files
 from reclaim.temporal import deliver_signals
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,7 @@ class EdiActivities:
         next_sweep = time.monotonic()
         while True:
             if time.monotonic() >= next_sweep:
+                await self.drain_outbox()
                 resignalled += await self.resignal_stale()
                 next_sweep = time.monotonic() + self.settings.reconcile_every.total_seconds()
             batch = await self.clearinghouse.fetch(after=await asyncio.to_thread(self._cursor))
@@ -92,6 +99,38 @@ class EdiActivities:
 
         await asyncio.to_thread(mark)
         return None
+
+    async def drain_outbox(self) -> int:
+        """Signal the files read a while ago and never marked signalled (whoever stored them
+        died before signalling: an API process, a CLI import), a page at a time; the number of
+        files."""
+        grace = self.settings.reconcile_grace
+
+        def find() -> list[int]:
+            with session_scope(self.engine) as session:
+                return unsignalled_files(session=session, grace=grace)
+
+        def page(file_id: int, after: SignalCursor) -> tuple[list[ClaimSignal],
+                                                             SignalCursor | None]:
+            with session_scope(self.engine) as session:
+                return signal_page(session=session, file_id=file_id, after=after)
+
+        def mark(file_id: int) -> None:
+            with session_scope(self.engine) as session:
+                mark_signalled(session=session, file_id=file_id)
+
+        files = await asyncio.to_thread(find)
+        for file_id in files:
+            log.warning("file stored but its claims never confirmed signalled; signalling",
+                        extra={"file_id": file_id})
+            cursor: SignalCursor | None = (0, 0)
+            while cursor is not None:
+                signals, cursor = await asyncio.to_thread(page, file_id, cursor)
+                await deliver_signals(self.client, signals)
+                if activity.in_activity():
+                    activity.heartbeat()
+            await asyncio.to_thread(mark, file_id)
+        return len(files)
 
     async def resignal_stale(self) -> int:
         """Signal again the claims still waiting on an answer that was stored a while ago

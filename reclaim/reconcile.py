@@ -1,12 +1,17 @@
-"""The safety net under the EDI signals: claims whose payer answer is stored but not acted on.
+"""The safety net under the EDI signals.
 
-Ingestion stores a file, then signals each claim's workflow, then marks the file signalled; a
-crash between those steps is retried by whoever ingested the file. This sweep covers whatever
-slips past that (a signal refused by an overloaded server, an API process killed after the store,
-a bug): a claim still waiting on the payer for its current attempt while an answer for that
-attempt has been in the database longer than `grace` gets that answer signalled again. Workflows
-ignore events they have already seen (same file and position), so a repeat costs one workflow
-task and changes nothing.
+Ingestion stores a file, then signals each claim's workflow, then marks the file signalled (the
+flag is an outbox); a crash between those steps is retried by whoever ingested the file. Two
+sweeps cover whatever slips past that (an API process killed after the store, a signal refused
+by an overloaded server, a bug):
+
+- `unsignalled_files`: files read more than `grace` ago and never marked signalled are signalled
+  again, whoever ingested them;
+- `stale_answers`: a claim still waiting on the payer for its current attempt while an answer
+  for that attempt has been in the database longer than `grace` gets that answer signalled again.
+
+Workflows ignore events they have already seen (same file and position), so a repeat costs one
+workflow task and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +23,26 @@ from sqlalchemy import and_, exists, or_, true
 from sqlmodel import Session, col, select
 
 from reclaim.ingest import ClaimSignal
-from reclaim.models import Claim, PayerResponse, Remittance, utcnow
+from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, utcnow
 from workflows.types import EdiEvent
 
 # Waiting on the payer: an accepted 277CA moves `submitted` to `accepted`, an 835 moves
 # `accepted` on, a rejection moves either to `rejected`.
 AWAITING_ACK = ("submitted", "resubmitted")
 AWAITING_PAYER = (*AWAITING_ACK, "accepted")
+
+
+def unsignalled_files(*, session: Session, grace: timedelta, limit: int = 20) -> list[int]:
+    """Files read more than `grace` ago whose claims were never confirmed signalled, oldest
+    first."""
+    cutoff = utcnow() - grace
+    return [file_id for file_id in session.exec(
+        select(EdiFile.id)
+        .where(col(EdiFile.status) == "processed", col(EdiFile.signalled).is_(False),
+               col(EdiFile.received_at) < cutoff)
+        .order_by(col(EdiFile.id))
+        .limit(limit)
+    ).all() if file_id is not None]
 
 
 def stale_answers(*, session: Session, grace: timedelta, limit: int = 200,

@@ -44,24 +44,31 @@ async def connect(settings: Settings, *, address: str | None = None,
 
 
 async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: int = 32) -> int:
-    """Signal each claim's workflow; a claim whose workflow is gone is logged, not fatal."""
+    """Signal each claim's workflow, claims side by side but each claim's answers in the order
+    given (a 277CA before its 835, a reversal before the corrected payment); a claim whose
+    workflow is gone is logged, not fatal."""
     gate = asyncio.Semaphore(limit)
     delivered = 0
+    by_claim: dict[int, list[ClaimSignal]] = {}
+    for signal in signals:
+        by_claim.setdefault(signal.claim_id, []).append(signal)
 
-    async def one(signal: ClaimSignal) -> None:
+    async def one_claim(claim_id: int, answers: list[ClaimSignal]) -> None:
         nonlocal delivered
         async with gate:
-            handle = client.get_workflow_handle(f"claim-{signal.claim_id}")
-            try:
-                await handle.signal("edi_event", signal.event)
-                delivered += 1
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                log.warning(
-                    "claim workflow not running; event kept in the database",
-                    extra={"claim_id": signal.claim_id, "edi_kind": signal.event.kind},
-                )
+            handle = client.get_workflow_handle(f"claim-{claim_id}")
+            for signal in answers:
+                try:
+                    await handle.signal("edi_event", signal.event)
+                    delivered += 1
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    log.warning(
+                        "claim workflow not running; event kept in the database",
+                        extra={"claim_id": claim_id, "edi_kind": signal.event.kind},
+                    )
+                    return
 
-    await asyncio.gather(*(one(s) for s in signals))
+    await asyncio.gather(*(one_claim(c, answers) for c, answers in by_claim.items()))
     return delivered

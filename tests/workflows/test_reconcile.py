@@ -10,7 +10,7 @@ import pytest
 from activities.edi import EdiActivities
 from reclaim.db import session_scope
 from reclaim.ingest import ingest_file
-from reclaim.reconcile import stale_answers
+from reclaim.reconcile import stale_answers, unsignalled_files
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 
@@ -54,10 +54,31 @@ async def test_an_answer_stored_but_never_signalled_is_signalled_by_the_sweep(
     assert await activities.resignal_stale() == 1
     await stack.wait_status(waiting, "paid")
     assert sweep(stack, timedelta(0)) == []
-    # The workflow saw each answer once, whatever the sweep repeated.
+    # The sweep sends a claim's answers in order, and the workflow acts on each once.
     story = stack.story(waiting)
     assert story.count("277CA: accepted") == 1, story
+    assert story.index("277CA: accepted") < story.index("paid:"), story
     assert await activities.resignal_stale() == 0
+
+
+async def test_a_file_never_marked_signalled_is_signalled_by_the_outbox_sweep(
+    stack: Stack,
+) -> None:
+    claim_id = await stack.post(claim_doc())
+    await stack.wait_status(claim_id, "submitted")
+    store_without_signalling(stack)
+    with session_scope(stack.engine) as session:
+        assert len(unsignalled_files(session=session, grace=timedelta(0))) >= 2
+        assert unsignalled_files(session=session, grace=timedelta(hours=1)) == []
+    activities = EdiActivities(
+        engine=stack.engine, client=stack.client, clearinghouse=stack.payer,
+        settings=stack.settings.model_copy(update={"reconcile_grace": timedelta(0)}),
+    )
+    assert await activities.drain_outbox() >= 2
+    await stack.wait_status(claim_id, "paid")
+    with session_scope(stack.engine) as session:
+        assert unsignalled_files(session=session, grace=timedelta(0)) == []
+    assert await activities.drain_outbox() == 0
 
 
 async def test_a_claim_that_does_not_move_is_signalled_three_times_then_reported(
