@@ -13,7 +13,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api import errors, pages
-from api.limits import RequestSizeLimits, default_limits
+from api.limits import RejectNulBytes, RequestSizeLimits, default_limits
 from api.routes import claims, edi, metrics, prometheus, users, work_items
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.engine = engine
     app.state.client = client
     errors.install(app)
+    # Inside the size limits: the NUL check reads JSON bodies they have already capped.
+    app.add_middleware(RejectNulBytes)
     app.add_middleware(RequestSizeLimits, by_prefix=default_limits())
 
     @app.get("/healthz", tags=["health"])

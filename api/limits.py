@@ -7,11 +7,15 @@ Content-Length and streamed bytes alike); this picks the limit by path.
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Path, Query
 from starlette.middleware.body_limit import RequestBodyLimitResponder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_BODY_LIMIT = 1024 * 1024
 CODEC_BODY_LIMIT = 16 * 1024 * 1024
@@ -36,6 +40,100 @@ class RequestSizeLimits:
             return
         responder = RequestBodyLimitResponder(self.app, self.limit_for(scope["path"]))
         await responder(scope, receive, send)
+
+
+# An escaped NUL in JSON text (\u0000), not preceded by an escaping backslash.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class RejectNulBytes:
+    """Pure ASGI middleware: a NUL in the path, a query parameter or a JSON body is a 422 naming
+    where. No route wants one, and PostgreSQL refuses NUL in text: it would surface as a 500 from
+    the first query that used the value (`GET /api/v1/claims?assignee=%00`), or, in a note that
+    travels through a workflow to an activity, as an activity failing on every retry. (EDI
+    uploads are not JSON: their NULs are replaced when the raw file is stored.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        bad = _nul_field(scope)
+        if bad is None and _is_json(scope):
+            messages: list[Message] = []
+            body = b""
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            if _JSON_NUL.search(body):
+                bad = _nul_path(body)
+
+            async def replay() -> Message:
+                return messages.pop(0) if messages else await receive()
+
+            receive = replay
+        if bad is not None:
+            await _nul_response(bad)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _nul_path(body: bytes) -> str:
+    """Where in the JSON document the first NUL is, as validation errors name fields
+    (`patient.first_name`, `lines[0].procedure`); `body` when it cannot be told."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "body"
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop(0)
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    return child.replace("\x00", "\\0")
+                pending.append((child, item))
+        elif isinstance(value, list):
+            pending += [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    return "body"
+
+
+def _nul_response(field: str) -> JSONResponse:
+    return JSONResponse(status_code=422, content={
+        "error": "invalid request",
+        "fields": [{"field": field, "message": "contains a NUL byte", "type": "nul_byte"}],
+        "detail": f"{field}: contains a NUL byte",
+    })
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+def _nul_field(scope: Scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\0") or "query"
+    return None
 
 
 def default_limits() -> dict[str, int]:

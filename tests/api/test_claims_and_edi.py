@@ -60,6 +60,39 @@ async def test_malformed_claims_are_422_naming_the_field(
         assert session.exec(select(func.count()).select_from(Claim)).one() == before
 
 
+async def test_a_nul_byte_in_a_query_or_path_is_422_naming_it(
+    api: dict[str, httpx.AsyncClient],
+) -> None:
+    """PostgreSQL refuses NUL in text: found by schemathesis as a 500 on ?assignee=%00."""
+    for url, field in (("/api/v1/claims?status=&assignee=%00", "assignee"),
+                       ("/api/v1/claims?q=a%00b", "q"),
+                       ("/api/v1/claims/%00", "path")):
+        response = await api["manager"].get(url)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["fields"][0]["field"] == field
+    # An ordinary filter still answers.
+    assert (await api["manager"].get("/api/v1/claims?assignee=nobody")).status_code == 200
+
+
+async def test_a_nul_in_a_json_body_is_422_before_it_reaches_a_workflow(
+    api: dict[str, httpx.AsyncClient],
+) -> None:
+    decision = "/api/v1/claims/999999/appeal-decision"
+    response = await api["manager"].post(decision, json={"decision": "upheld",
+                                                          "note": "sent\x00twice"})
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "note"
+    response = await api["admin"].post("/api/v1/users", json={"username": "nul\x00user",
+                                                              "role": "coder"})
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "username"
+    # The six characters \u0000 typed into a note are text, not a NUL: the request goes on
+    # (to a 404, as claim 999999 has no workflow).
+    response = await api["manager"].post(decision, json={"decision": "upheld",
+                                                          "note": "typed \\u0000 as text"})
+    assert response.status_code == 404, response.text
+
+
 async def test_missing_field_is_422(api: dict[str, httpx.AsyncClient]) -> None:
     doc = claim_doc()
     del doc["patient"]["member_id"]
