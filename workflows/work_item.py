@@ -25,14 +25,16 @@ SHORT = timedelta(seconds=20)
 
 @workflow.defn
 class WorkItemWorkflow:
-    def __init__(self) -> None:
-        self._input: WorkItemInput | None = None
+    # The input is taken at construction: an update can arrive with the start itself, and its
+    # validator runs before `run` has begun.
+    @workflow.init
+    def __init__(self, item: WorkItemInput) -> None:
+        self._input = item
         self._result: WorkItemResult | None = None
         self._completing = False
 
     @workflow.run
     async def run(self, item: WorkItemInput) -> WorkItemResult:
-        self._input = item
         await self._notify(item, "new_work_item")
         try:
             if not await self._wait_for_result(item.remind_after):
@@ -75,7 +77,6 @@ class WorkItemWorkflow:
 
     @workflow.update
     async def complete(self, request: CompleteRequest) -> WorkItemResult:
-        assert self._input is not None
         self._completing = True
         try:
             if request.corrections and self._input.requires_clean_scrub:
@@ -108,8 +109,6 @@ class WorkItemWorkflow:
 
     @complete.validator
     def _validate_complete(self, request: CompleteRequest) -> None:
-        if self._input is None:
-            raise ValueError("the work item is still starting; try again")
         if self._result is not None or self._completing:
             raise ValueError("this work item is already completed")
         allowed = self._input.allowed_actions
