@@ -22,12 +22,12 @@ from reclaim.claims import apply_correction as apply_claim_correction
 from reclaim.clearinghouse import Clearinghouse, ClearinghouseError
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import IngestResult, ingest_file, mark_signalled
+from reclaim.ingest import IngestResult, ingest_file
 from reclaim.models import Claim
 from reclaim.remittances import auto_fix, post_remittance
 from reclaim.routing_store import current_table
 from reclaim.submissions import build_submission, mark_sent
-from reclaim.temporal import deliver_signals
+from reclaim.temporal import signal_file
 from workflows.types import (
     ApplyCorrection,
     AutoFixOutcome,
@@ -165,19 +165,11 @@ class ClaimActivities:
         def store() -> IngestResult:
             with session_scope(self.engine) as session:
                 return ingest_file(session=session, raw=content, source=source,
-                                   filename=filename)
+                                   filename=filename, collect_signals=False)
 
         result = await asyncio.to_thread(store)
-        if self.client is None:
-            return
-        if result.signals:
-            await deliver_signals(self.client, result.signals)
-
-        def mark() -> None:
-            with session_scope(self.engine) as session:
-                mark_signalled(session=session, file_id=result.file_id)
-
-        await asyncio.to_thread(mark)
+        if self.client is not None and result.pending_signals:
+            await signal_file(self.client, self.engine, result.file_id)
 
     @activity.defn
     def record_remittance(self, request: RemittanceRequest) -> RemittanceOutcome:

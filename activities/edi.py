@@ -15,16 +15,10 @@ from temporalio.client import Client
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import (
-    ClaimSignal,
-    SignalCursor,
-    ingest_file,
-    mark_signalled,
-    signal_page,
-)
+from reclaim.ingest import ingest_file
 from reclaim.models import ClearinghouseCursor, utcnow
 from reclaim.reconcile import stale_answers, unsignalled_files
-from reclaim.temporal import deliver_signals
+from reclaim.temporal import deliver_signals, signal_file
 
 log = logging.getLogger(__name__)
 CURSOR = "clearinghouse"
@@ -84,20 +78,14 @@ class EdiActivities:
         def store():  # type: ignore[no-untyped-def]
             with session_scope(self.engine) as session:
                 return ingest_file(session=session, raw=content, source="clearinghouse",
-                                   filename=filename)
+                                   filename=filename, collect_signals=False)
 
         result = await asyncio.to_thread(store)
         if result.error is not None:
             log.warning("clearinghouse file unreadable", extra={"file_id": result.file_id})
             return str(result.error.get("detail") or "unreadable")
-        if result.signals:
-            await deliver_signals(self.client, result.signals)
-
-        def mark() -> None:
-            with session_scope(self.engine) as session:
-                mark_signalled(session=session, file_id=result.file_id)
-
-        await asyncio.to_thread(mark)
+        if result.pending_signals:
+            await signal_file(self.client, self.engine, result.file_id)
         return None
 
     async def drain_outbox(self) -> int:
@@ -110,26 +98,12 @@ class EdiActivities:
             with session_scope(self.engine) as session:
                 return unsignalled_files(session=session, grace=grace)
 
-        def page(file_id: int, after: SignalCursor) -> tuple[list[ClaimSignal],
-                                                             SignalCursor | None]:
-            with session_scope(self.engine) as session:
-                return signal_page(session=session, file_id=file_id, after=after)
-
-        def mark(file_id: int) -> None:
-            with session_scope(self.engine) as session:
-                mark_signalled(session=session, file_id=file_id)
-
+        heartbeat = activity.heartbeat if activity.in_activity() else None
         files = await asyncio.to_thread(find)
         for file_id in files:
             log.warning("file stored but its claims never confirmed signalled; signalling",
                         extra={"file_id": file_id})
-            cursor: SignalCursor | None = (0, 0)
-            while cursor is not None:
-                signals, cursor = await asyncio.to_thread(page, file_id, cursor)
-                await deliver_signals(self.client, signals)
-                if activity.in_activity():
-                    activity.heartbeat()
-            await asyncio.to_thread(mark, file_id)
+            await signal_file(self.client, self.engine, file_id, on_page=heartbeat)
         return len(files)
 
     async def resignal_stale(self) -> int:

@@ -8,7 +8,6 @@ with the reason; a remittance that matches no claim is kept and listed, never dr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -193,55 +192,43 @@ def signal_page(
             .order_by(col(PayerResponse.position))
             .limit(limit)
         ).all()
-        signals += _response_signals(file_id, responses)
+        signals += [response_signal(r) for r in responses]
         return signals, (0, responses[-1].position) if len(responses) == limit else (1, 0)
-    # Only the columns a signal needs: an 835's rows also carry each claim's JSON.
     remits = session.execute(
-        sa_select(col(Remittance.id), col(Remittance.position), col(Remittance.claim_id),
-                  col(Remittance.attempt), col(Remittance.payer_claim_control_number))
+        sa_select(*REMITTANCE_SIGNAL_COLUMNS)
         .where(col(Remittance.edi_file_id) == file_id, col(Remittance.claim_id).is_not(None),
                col(Remittance.position) > last)
         .order_by(col(Remittance.position))
         .limit(limit)
     ).all()
-    for remittance_id, position, claim_id, attempt, control_number in remits:
-        assert claim_id is not None
-        signals.append(
-            ClaimSignal(
-                claim_id,
-                EdiEvent(
-                    file_id=file_id,
-                    position=position,
-                    kind="835",
-                    attempt=attempt or 0,
-                    remittance_id=remittance_id,
-                    payer_claim_control_number=control_number,
-                ),
-            )
-        )
-    return signals, (1, remits[-1][1]) if len(remits) == limit else None
+    signals += [remittance_signal(*row) for row in remits]
+    return signals, (1, remits[-1][2]) if len(remits) == limit else None
 
 
-def _response_signals(file_id: int, responses: Sequence[PayerResponse]) -> list[ClaimSignal]:
-    signals: list[ClaimSignal] = []
-    for r in responses:
-        assert r.claim_id is not None
-        signals.append(
-            ClaimSignal(
-                r.claim_id,
-                EdiEvent(
-                    file_id=file_id,
-                    position=r.position,
-                    kind=r.kind,  # type: ignore[arg-type]
-                    attempt=r.attempt or 0,
-                    accepted=r.accepted,
-                    code=r.code,
-                    message=r.message,
-                    payer_claim_control_number=r.payer_claim_control_number,
-                ),
-            )
-        )
-    return signals
+# Only the columns a remittance's signal needs: the rows also carry each claim's JSON.
+REMITTANCE_SIGNAL_COLUMNS = (col(Remittance.id), col(Remittance.edi_file_id),
+                             col(Remittance.position), col(Remittance.claim_id),
+                             col(Remittance.attempt), col(Remittance.payer_claim_control_number))
+
+
+def remittance_signal(remittance_id: int, file_id: int, position: int, claim_id: int | None,
+                      attempt: int | None, control_number: str | None) -> ClaimSignal:
+    """The 835 event of one matched Remittance row (REMITTANCE_SIGNAL_COLUMNS, in order)."""
+    assert claim_id is not None
+    return ClaimSignal(claim_id, EdiEvent(
+        file_id=file_id, position=position, kind="835", attempt=attempt or 0,
+        remittance_id=remittance_id, payer_claim_control_number=control_number,
+    ))
+
+
+def response_signal(r: PayerResponse) -> ClaimSignal:
+    """The 999 or 277CA event of one matched PayerResponse row."""
+    assert r.claim_id is not None
+    return ClaimSignal(r.claim_id, EdiEvent(
+        file_id=r.edi_file_id, position=r.position, kind=r.kind,  # type: ignore[arg-type]
+        attempt=r.attempt or 0, accepted=r.accepted, code=r.code, message=r.message,
+        payer_claim_control_number=r.payer_claim_control_number,
+    ))
 
 
 def _read_into(session: Session, edi: EdiFile) -> None:

@@ -20,11 +20,16 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, or_, true
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from reclaim.ingest import ClaimSignal
+from reclaim.ingest import (
+    REMITTANCE_SIGNAL_COLUMNS,
+    ClaimSignal,
+    remittance_signal,
+    response_signal,
+)
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, utcnow
-from workflows.types import EdiEvent
 
 # Waiting on the payer: an accepted 277CA moves `submitted` to `accepted`, an 835 moves
 # `accepted` on, a rejection moves either to `rejected`.
@@ -81,27 +86,14 @@ def stale_answers(*, session: Session, grace: timedelta, limit: int = 200,
 def _answers(session: Session, claim_id: int, attempt: int) -> list[ClaimSignal]:
     """Every answer to this attempt, as ingestion signalled it (the keys match, so a workflow
     that has seen one ignores it)."""
-    signals = [
-        ClaimSignal(claim_id, EdiEvent(
-            file_id=r.edi_file_id, position=r.position, kind=r.kind,  # type: ignore[arg-type]
-            attempt=attempt, accepted=r.accepted, code=r.code, message=r.message,
-            payer_claim_control_number=r.payer_claim_control_number,
-        ))
-        for r in session.exec(
-            select(PayerResponse)
-            .where(PayerResponse.claim_id == claim_id, PayerResponse.attempt == attempt)
-            .order_by(col(PayerResponse.id))
-        ).all()
-    ]
-    rows = session.exec(
-        select(Remittance.id, Remittance.edi_file_id, Remittance.position,
-               Remittance.payer_claim_control_number)
-        .where(Remittance.claim_id == claim_id, Remittance.attempt == attempt)
+    responses = session.exec(
+        select(PayerResponse)
+        .where(PayerResponse.claim_id == claim_id, PayerResponse.attempt == attempt)
+        .order_by(col(PayerResponse.id))
+    ).all()
+    remits = session.execute(
+        sql_select(*REMITTANCE_SIGNAL_COLUMNS)
+        .where(col(Remittance.claim_id) == claim_id, col(Remittance.attempt) == attempt)
         .order_by(col(Remittance.id))
     ).all()
-    for remittance_id, file_id, position, control_number in rows:
-        signals.append(ClaimSignal(claim_id, EdiEvent(
-            file_id=file_id, position=position, kind="835", attempt=attempt,
-            remittance_id=remittance_id, payer_claim_control_number=control_number,
-        )))
-    return signals
+    return [response_signal(r) for r in responses] + [remittance_signal(*row) for row in remits]

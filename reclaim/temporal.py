@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
+from sqlalchemy import Engine
 from temporalio.client import Client, TLSConfig
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -13,7 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from reclaim.codec import KeyRing
 from reclaim.codec import data_converter as codec_converter
 from reclaim.config import Settings
-from reclaim.ingest import ClaimSignal
+from reclaim.db import session_scope
+from reclaim.ingest import ClaimSignal, SignalCursor, mark_signalled, signal_page
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +75,27 @@ async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: 
 
     await asyncio.gather(*(one_claim(c, answers) for c, answers in by_claim.items()))
     return delivered
+
+
+async def signal_file(client: Client, engine: Engine, file_id: int, *,
+                      on_page: Callable[[], None] | None = None) -> None:
+    """Every signal of a stored file, read and sent a page at a time (a 10,000-claim 835 never
+    holds its 10,000 signals at once), then the file marked signalled. The flag is the outbox:
+    a failure part-way leaves the file to be signalled again, and workflows ignore an event
+    they already have. `on_page` runs after each page (an activity's heartbeat)."""
+    def page(after: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
+        with session_scope(engine) as session:
+            return signal_page(session=session, file_id=file_id, after=after)
+
+    def mark() -> None:
+        with session_scope(engine) as session:
+            mark_signalled(session=session, file_id=file_id)
+
+    cursor: SignalCursor | None = (0, 0)
+    while cursor is not None:
+        signals, cursor = await asyncio.to_thread(page, cursor)
+        if signals:
+            await deliver_signals(client, signals)
+        if on_page is not None:
+            on_page()
+    await asyncio.to_thread(mark)

@@ -8,23 +8,18 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
-from temporalio.client import Client
 
 from api.deps import Biller, ClientDep, Reader, SessionDep
 from api.limits import MAX_ROW_ID, RowId
 from reclaim.ingest import (
     CLAIMS_PAGE,
-    ClaimSignal,
     IngestResult,
-    SignalCursor,
     ingest_file,
     list_unmatched,
-    mark_signalled,
     remittance_view,
-    signal_page,
 )
 from reclaim.models import EdiFile
-from reclaim.temporal import deliver_signals
+from reclaim.temporal import signal_file
 
 router = APIRouter(prefix="/api/v1", tags=["edi"])
 
@@ -70,36 +65,12 @@ async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONRe
             "stored": True,
         })
     if result.pending_signals:
-        await _signal_all(engine, client, result.file_id)
-        await run_in_threadpool(_mark, engine, result.file_id)
+        await signal_file(client, engine, result.file_id)
     return JSONResponse(status_code=202, content=result.as_dict())
-
-
-async def _signal_all(engine: Any, client: Client, file_id: int) -> None:
-    """Every signal of the file, read and sent a page at a time: a 10,000-claim 835 never holds
-    its 10,000 signals at once. The file is marked signalled only after the last page, so a
-    failure part-way leaves it to be signalled again (posting it again does; workflows ignore an
-    event they already have)."""
-    cursor: SignalCursor | None = (0, 0)
-    while cursor is not None:
-        page, cursor = await run_in_threadpool(_signal_page, engine, file_id, cursor)
-        if page:
-            await deliver_signals(client, page)
-
-
-def _signal_page(engine: Any, file_id: int,
-                 after: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
-    with Session(engine) as session:
-        return signal_page(session=session, file_id=file_id, after=after)
 
 
 def _looks_like_x12(raw: bytes) -> bool:
     return raw.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA")
-
-
-def _mark(engine: Any, file_id: int) -> None:
-    with Session(engine) as session:
-        mark_signalled(session=session, file_id=file_id)
 
 
 async def _read_limited(request: Request) -> bytes:
