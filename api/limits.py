@@ -63,15 +63,12 @@ class RejectNulBytes:
         bad = _nul_field(scope)
         if bad is None and _is_json(scope):
             messages: list[Message] = []
-            body = b""
             while True:
                 message = await receive()
                 messages.append(message)
-                if message["type"] != "http.request":
+                if message["type"] != "http.request" or not message.get("more_body", False):
                     break
-                body += message.get("body", b"")
-                if not message.get("more_body", False):
-                    break
+            body = b"".join(m.get("body", b"") for m in messages)
             if _JSON_NUL.search(body):
                 bad = _nul_path(body)
 
