@@ -59,7 +59,7 @@ from sqlalchemy import Engine, insert
 from temporalio.client import Client
 
 from api.app import create_app
-from api.routes import edi as edi_route
+from reclaim import temporal
 from reclaim.auth import create_user
 from reclaim.claims import patient_control_number
 from reclaim.config import Settings
@@ -203,7 +203,7 @@ async def start_idle_workflows(client: Client, ids: list[int]) -> None:
 
 
 class SignalClock:
-    """Times the route's deliver_signals calls (the route is otherwise untouched)."""
+    """Times the deliver_signals calls of the route's `signal_file` (otherwise untouched)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -290,7 +290,7 @@ async def child_post(args: argparse.Namespace) -> dict[str, Any]:
         if warm.status_code != 202:
             raise SystemExit(f"POST /api/v1/edi answered {warm.status_code}: {warm.text[:500]}")
         clock = SignalClock()
-        edi_route.deliver_signals = clock  # type: ignore[assignment]
+        temporal.deliver_signals = clock  # type: ignore[assignment]
         gc.collect()
         reset = reset_peak()
         before = rss_kib("VmRSS")
