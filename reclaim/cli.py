@@ -121,6 +121,10 @@ def up(
     from reclaim.db import migrate as run_migrations
 
     settings = _settings()
+    taken = _ports_taken(_listeners(settings, skipped))
+    if taken:
+        raise SystemExit("\n".join(taken) + "\nIs Reclaim already running? Stop it, or choose "
+                         "other ports with the settings named above.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_migrations(settings.resolved_database_url)
     env = dict(os.environ)
@@ -171,6 +175,37 @@ def _temporal_command(settings: Settings) -> list[str]:
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
     return args
+
+
+def _listeners(settings: Settings, skipped: set[str]) -> list[tuple[str, str, int, str]]:
+    """(part, host, port, the setting that moves it) for each listener `up` will start."""
+    wanted: list[tuple[str, str, int, str]] = []
+    if "temporal" not in skipped and not settings.temporal_address:
+        wanted += [("Temporal", "127.0.0.1", settings.temporal_port, "RECLAIM_TEMPORAL_PORT"),
+                   ("Temporal UI", "127.0.0.1", settings.temporal_ui_port,
+                    "RECLAIM_TEMPORAL_UI_PORT")]
+    if "smtp" not in skipped and not settings.smtp_host:
+        wanted.append(("SMTP sink", "127.0.0.1", settings.smtp_port, "RECLAIM_SMTP_PORT"))
+    if "payer" not in skipped:
+        wanted.append(("sandbox payer", settings.payer_host,
+                       settings.payer_port or _port_of(settings.payer_url), "RECLAIM_PAYER_URL"))
+    if "api" not in skipped:
+        wanted.append(("API", settings.api_host, settings.api_port, "RECLAIM_API_PORT"))
+    return wanted
+
+
+def _ports_taken(wanted: list[tuple[str, str, int, str]]) -> list[str]:
+    """A line for each listener whose port something else already holds."""
+    taken = []
+    for part, host, port, setting in wanted:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                taken.append(f"port {port} for the {part} is not free ({exc.strerror}); "
+                             f"set {setting}")
+    return taken
 
 
 def _port_of(url: str) -> int:

@@ -4,7 +4,6 @@ Temporal servers from the pip packages (never a download), and settings for a te
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from reclaim.config import SEARCH_ATTRIBUTES, Settings
 from reclaim.db import get_engine, migrate
+from tests.ports import free_port
 
 BIN = Path(sys.executable).parent
 TEMPORAL = BIN / "temporal"
@@ -127,10 +127,7 @@ class SmtpSink:
 @pytest.fixture
 def smtp() -> Iterator[SmtpSink]:
     """A real SMTP server (aiosmtpd) keeping what it receives."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = SmtpSink(port=port, messages=[])
+    sink = SmtpSink(port=free_port(), messages=[])
     sink.start()
     yield sink
     sink.stop()

@@ -4,8 +4,6 @@ Debian's Chromium driven by Playwright (never `playwright install`)."""
 from __future__ import annotations
 
 import os
-
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from reclaim.config import Settings
 from reclaim.models import User
 from tests.kpi.factories import prepare, seed
 from tests.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
+from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
@@ -36,12 +35,6 @@ class Site:
     ids: dict[str, int]
     engine: Engine
     client: FakeClient
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def site(fresh_engine: Engine, tmp_path: Path) -> Iterator[Site]:
     settings = Settings(data_dir=tmp_path, database_url=engine.url.render_as_string(False),
                         secret_key="browser-secret", payload_key="test-payload-key",
                         smtp_host="127.0.0.1")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, client=fake),  # type: ignore[arg-type]
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,6 +4,7 @@ why) and unmatched."""
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from reclaim.cli import app
 from tests.conftest import fresh_database_url
+from tests.ports import free_port
 from tests.support import claim_doc
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x12"
@@ -49,3 +51,23 @@ def test_import_era_summarises_accepted_refused_and_unmatched(cli_env: Path) -> 
     assert "files: 3  accepted: 2  refused: 1  duplicates: 1" in result.output
     assert "unmatched: " in result.output and "unmatched: 0" not in result.output
     assert "garbled.835" in result.output
+
+
+def test_up_names_a_port_already_taken_and_starts_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "var"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("RECLAIM_DATA_DIR", str(data))
+        monkeypatch.setenv("RECLAIM_DATABASE_URL", fresh_database_url(tmp_path))
+        monkeypatch.setenv("RECLAIM_API_PORT", str(port))
+        monkeypatch.setenv("RECLAIM_PAYER_URL", f"http://127.0.0.1:{free_port()}")
+        result = CliRunner().invoke(app, ["up", "--skip", "temporal", "--skip", "smtp"])
+    assert result.exit_code != 0
+    message = str(result.exception) if isinstance(result.exception, SystemExit) else ""
+    assert f"port {port} for the API is not free" in message, result.output
+    assert "RECLAIM_API_PORT" in message
+    assert "sandbox payer" not in message
+    assert not data.exists()

@@ -3,7 +3,6 @@ needs no session, and honours RECLAIM_METRICS_TOKEN; the worker's SDK metrics en
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,6 +19,7 @@ from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.models import Denial, MailMessage, Remittance, WorkItem, utcnow
 from reclaim.schemas import ClaimDocument
+from tests.ports import free_port
 from tests.support import claim_doc
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -161,15 +161,9 @@ def test_no_phi_in_labels(fresh_engine: Engine) -> None:
                       "999", "277CA", "837P", "837I"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_worker_runtime_serves_sdk_and_reclaim_counters(settings: Settings) -> None:
     assert metrics.worker_runtime(settings, metrics=metrics.MetricsSettings()) is None
-    port = _free_port()
+    port = free_port()
     runtime = metrics.worker_runtime(settings, metrics=metrics.MetricsSettings(
         worker_metrics_port=port, worker_metrics_host="127.0.0.1"))
     assert runtime is not None
