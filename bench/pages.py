@@ -43,7 +43,6 @@ from reclaim.models import (
     User,
     WorkItem,
 )
-from reclaim.routing_store import RoutingVersion
 
 PAYERS = ("SANDBOX", "AETNA", "BCBSIL", "CIGNA", "MEDICARE", "UHC")
 LAST_NAMES = ("Lee", "Garcia", "Okafor", "Nguyen", "Smith", "Patel", "Kowalski", "Haddad",
@@ -94,16 +93,6 @@ def drop_schema(db: str, url: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
-
-
-def prepare_schema(engine: Engine) -> None:
-    """The migrated schema plus what the models declare beyond it (tables and indexes not yet
-    in a migration), so the benchmark measures the schema the code asks for."""
-    RoutingVersion.metadata.create_all(engine, tables=[RoutingVersion.__table__])  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        for table in Claim.metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -300,7 +289,6 @@ def main() -> None:
 def run(url: str, tmp: Path, n: int, rounds: int) -> None:
     migrate(url)
     engine = get_engine(url)
-    prepare_schema(engine)
     loaded = fill(engine, n)
     users = add_users(engine)
     print(f"loaded {loaded} into {engine.dialect.name}")

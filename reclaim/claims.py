@@ -8,10 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from reclaim.models import (
+    SEARCHED_COLUMNS,
     Claim,
     ClaimEvent,
     Denial,
@@ -170,6 +171,29 @@ def record_event(
     return True
 
 
+def _prefix(column: Any, term: str) -> ColumnElement[bool]:
+    """`column` starts with `term`, ignoring case. An ASCII term is also a range over
+    lower(column), which ix_claim_lower_<column> serves; SQLite's lower() folds ASCII only, so
+    any other term is matched by the LIKE alone (a scan, as before)."""
+    folded = func.lower(column)
+    like = folded.startswith(term.lower(), autoescape=True)
+    if not term.isascii():
+        return like
+    low = term.lower()
+    high = low[:-1] + chr(ord(low[-1]) + 1)
+    return and_(folded >= low, folded < high, like)
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """The search box: a claim id, or the start of a last name, member id or payer's claim
+    control number (any case; `%` and `_` are plain characters)."""
+    term = q.strip()
+    prefixes = [_prefix(getattr(Claim, name), term) for name in SEARCHED_COLUMNS]
+    if re.fullmatch(r"[0-9]{1,9}", term):
+        prefixes.insert(0, col(Claim.id) == int(term))
+    return or_(*prefixes)
+
+
 def list_claims(
     *,
     session: Session,
@@ -195,19 +219,8 @@ def list_claims(
         filters.append(col(Claim.denial_route) == route)
     if min_age_days is not None:
         filters.append(col(Claim.created_at) <= utcnow() - timedelta(days=min_age_days))
-    if q:
-        term = q.strip()
-        if re.fullmatch(r"[0-9]{1,9}", term):
-            filters.append(col(Claim.id) == int(term))
-        else:
-            like = f"{term}%"
-            filters.append(
-                or_(
-                    col(Claim.patient_last_name).ilike(like),
-                    col(Claim.member_id).ilike(like),
-                    col(Claim.payer_claim_control_number).ilike(like),
-                )
-            )
+    if q and q.strip():
+        filters.append(search_condition(q))
     for f in filters:
         query = query.where(f)
         count = count.where(f)

@@ -11,7 +11,7 @@ links every number to `/claims` with that filter, and `search_claims` runs it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,7 +28,6 @@ from sqlalchemy import (
     extract,
     false,
     func,
-    or_,
     true,
 )
 from sqlalchemy import select as sql_select
@@ -37,7 +36,9 @@ from sqlalchemy.sql import ColumnElement, expression
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, col, select
 
+from reclaim.claims import search_condition
 from reclaim.codes.carc import describe_carc
+from reclaim.db import side_by_side
 from reclaim.models import FINAL_STATUSES, Claim, ClaimStatus, Denial, Remittance, WorkItem
 
 ZERO = Decimal("0.00")
@@ -321,18 +322,6 @@ def _work_condition(f: ClaimFilter, now: datetime) -> ColumnElement[bool] | None
     return col(Claim.id).in_(query)
 
 
-def _search_condition(term: str) -> ColumnElement[bool]:
-    term = term.strip()
-    if term.isdigit():
-        return or_(col(Claim.id) == int(term), col(Claim.member_id).ilike(f"{term}%"))
-    like = f"{term}%"
-    return or_(
-        col(Claim.patient_last_name).ilike(like),
-        col(Claim.member_id).ilike(like),
-        col(Claim.payer_claim_control_number).ilike(like),
-    )
-
-
 def claim_conditions(f: ClaimFilter, *, today: date, now: datetime) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if f.status:
@@ -354,7 +343,7 @@ def claim_conditions(f: ClaimFilter, *, today: date, now: datetime) -> list[Colu
     if f.cohort:
         out.append(cohort_condition(f.cohort))
     if f.q:
-        out.append(_search_condition(f.q))
+        out.append(search_condition(f.q))
     out.extend(_age_conditions(f, today))
     for extra in (_reason_condition(f), _work_condition(f, now)):
         if extra is not None:
@@ -572,35 +561,37 @@ def _aging(session: Session, conditions: list[ColumnElement[bool]], f: ClaimFilt
 
 
 def _denial_totals(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, Any]:
-    """Over denied claims: overturned, recovered, written off, resolved and how fast."""
+    """Over denied claims: overturned, recovered, written off, resolved and how fast. The first
+    denials are read once and each denied claim's later remittances summed in the same grouped
+    join (one pass over ix_denial_claim_first, one index seek per claim into remittance)."""
     first = _first_denials()
-    later_first = _first_denials()
-    later = (
+    per_claim = (
         sql_select(
-            col(Remittance.claim_id).label("claim_id"),
-            func.sum(Remittance.paid).label("paid"),
-            func.max(case((col(Remittance.paid) > 0, 1), else_=0)).label("any_paid"),
+            first.c.claim_id,
+            func.min(first.c.first_at).label("first_at"),  # one value per claim
+            func.sum(Remittance.paid).label("later_paid"),
+            func.max(case((col(Remittance.paid) > 0, 1), else_=0)).label("later_any"),
         )
-        .join(later_first, later_first.c.claim_id == Remittance.claim_id)
-        .where(col(Remittance.id) > later_first.c.first_remittance_id)
-        .group_by(col(Remittance.claim_id))
-        .subquery("later")
+        .select_from(first)
+        .outerjoin(Remittance, and_(col(Remittance.claim_id) == first.c.claim_id,
+                                    col(Remittance.id) > first.c.first_remittance_id))
+        .group_by(first.c.claim_id)
+        .subquery("denied")
     )
     resolved = and_(col(Claim.status).in_(FINAL), col(Claim.closed_at).is_not(None))
     written_off = col(Claim.status) == ClaimStatus.written_off
     query = (
         sql_select(
             func.count().label("denied"),
-            _count_if(later.c.any_paid == 1).label("overturned"),
-            func.coalesce(func.sum(later.c.paid), 0).label("recovered"),
+            _count_if(per_claim.c.later_any == 1).label("overturned"),
+            func.coalesce(func.sum(per_claim.c.later_paid), 0).label("recovered"),
             _sum_if(written_off, _balance()).label("written_off_amount"),
             _count_if(resolved).label("resolved"),
-            func.avg(case((resolved, days_between(first.c.first_at, Claim.closed_at)))).label(
-                "avg_days"),
+            func.avg(case((resolved, days_between(per_claim.c.first_at, Claim.closed_at)))
+                     ).label("avg_days"),
         )
-        .select_from(first)
-        .join(Claim, col(Claim.id) == first.c.claim_id)
-        .outerjoin(later, later.c.claim_id == first.c.claim_id)
+        .select_from(per_claim)
+        .join(Claim, col(Claim.id) == per_claim.c.claim_id)
         .where(*conditions)
     )
     return dict(_rows(session, query)[0]._mapping)
@@ -657,17 +648,16 @@ def top_denial_reasons(*, session: Session, claim_filter: ClaimFilter, today: da
                         limit)
 
 
-def _kpis(session: Session, f: ClaimFilter, conditions: list[ColumnElement[bool]],
-          groups: list[_Group], reasons: list[ReasonRow], today: date) -> Kpis:
-    t = _group_totals(groups)
-    d = _denial_totals(session, conditions)
-    appeal_avg, appeal_count = _appeal_days(session, conditions)
+def _kpis(f: ClaimFilter, parts: Mapping[str, Any]) -> Kpis:
+    t = _group_totals(parts["groups"])
+    d = parts["denials"]
+    appeal_avg, appeal_count = parts["appeal"]
 
     def link(cohort: str, **extra: Any) -> str:
         return f.link(cohort=cohort, **extra)
 
     return Kpis(
-        as_of=today, payer=f.payer, date_from=f.date_from, date_to=f.date_to,
+        as_of=parts["today"], payer=f.payer, date_from=f.date_from, date_to=f.date_to,
         clean_claim_rate=_ratio(t["clean"], t["scrubbed"], link("clean"), link("scrubbed")),
         first_pass_resolution_rate=_ratio(t["fpr"], t["adjudicated"],
                                           link("first_pass_resolved"), link("adjudicated")),
@@ -687,9 +677,21 @@ def _kpis(session: Session, f: ClaimFilter, conditions: list[ColumnElement[bool]
             count=int(d["resolved"]), link=link("denial_resolved")),
         days_denial_to_appeal=DaysStat(average_days=appeal_avg, count=appeal_count,
                                        link=link("denied", status="appealing")),
-        ar_aging=_aging(session, conditions, f, today),
-        top_denial_reasons=reasons,
+        ar_aging=parts["aging"],
+        top_denial_reasons=_reason_rows(parts["counts"], f),
     )
+
+
+def _kpi_jobs(f: ClaimFilter, conditions: list[ColumnElement[bool]],
+              today: date) -> dict[str, Callable[[Session], Any]]:
+    """The KPIs' independent queries, slowest first (the pool starts them in this order)."""
+    return {
+        "denials": lambda s: _denial_totals(s, conditions),
+        "counts": lambda s: _reason_counts(s, conditions),
+        "groups": lambda s: _claim_groups(s, conditions),
+        "aging": lambda s: _aging(s, conditions, f, today),
+        "appeal": lambda s: _appeal_days(s, conditions),
+    }
 
 
 def compute_kpis(
@@ -698,9 +700,8 @@ def compute_kpis(
     """Every KPI of DOMAIN.md for the filter's payer and service-date period."""
     f = claim_filter.period()
     conditions = claim_conditions(f, today=today, now=now)
-    groups = _claim_groups(session, conditions)
-    reasons = _reason_rows(_reason_counts(session, conditions), f)
-    return _kpis(session, f, conditions, groups, reasons, today)
+    parts = side_by_side(session, _kpi_jobs(f, conditions, today))
+    return _kpis(f, {**parts, "today": today})
 
 
 def dashboard(*, session: Session, claim_filter: ClaimFilter, today: date,
@@ -708,14 +709,16 @@ def dashboard(*, session: Session, claim_filter: ClaimFilter, today: date,
     """The KPIs plus the dashboard's breakdowns, sharing the grouped scans between them."""
     f = claim_filter.period()
     conditions = claim_conditions(f, today=today, now=now)
-    groups = _claim_groups(session, conditions)
-    counts = _reason_counts(session, conditions)
+    jobs = _kpi_jobs(f, conditions, today)
+    jobs["queues"] = lambda s: work_by_queue(session=s, claim_filter=f, today=today, now=now)
+    jobs["trend"] = lambda s: denial_trend(session=s, claim_filter=f, today=today, now=now)
+    parts = side_by_side(session, jobs)
     return Dashboard(
-        kpis=_kpis(session, f, conditions, groups, _reason_rows(counts, f), today),
-        statuses=_statuses(groups, f),
-        queues=work_by_queue(session=session, claim_filter=f, today=today, now=now),
-        trend=denial_trend(session=session, claim_filter=f, today=today, now=now),
-        pareto=_pareto(counts, f),
+        kpis=_kpis(f, {**parts, "today": today}),
+        statuses=_statuses(parts["groups"], f),
+        queues=parts["queues"],
+        trend=parts["trend"],
+        pareto=_pareto(parts["counts"], f),
     )
 
 

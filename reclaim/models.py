@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, func, literal_column
 from sqlmodel import Field, SQLModel
 
 
@@ -47,6 +47,7 @@ FINAL_STATUSES = frozenset(
 )
 
 MONEY = Numeric(12, 2)
+SEARCHED_COLUMNS = ("patient_last_name", "member_id", "payer_claim_control_number")
 
 
 class Claim(SQLModel, table=True):
@@ -60,6 +61,10 @@ class Claim(SQLModel, table=True):
               "service_date", "payer_id", "total_charge", "paid_amount",
               "patient_responsibility"),
         Index("ix_claim_service_kpi", "service_date", "denied_first_pass", "payer_id"),
+        # The search box (`?q=`): a prefix of the last name, member id or payer's claim number,
+        # whatever its case, is a range over these (reclaim/claims.py `search_condition`).
+        *(Index(f"ix_claim_lower_{name}", func.lower(literal_column(name)))
+          for name in SEARCHED_COLUMNS),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -20,7 +20,7 @@ from api.app import create_app
 from reclaim.auth import hash_password
 from reclaim.config import Settings
 from reclaim.models import User
-from tests.kpi.factories import prepare, seed
+from tests.kpi.factories import seed
 from tests.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
 from tests.ports import free_port
 
@@ -39,7 +39,7 @@ class Site:
 
 @pytest.fixture
 def site(fresh_engine: Engine, tmp_path: Path) -> Iterator[Site]:
-    engine = prepare(fresh_engine)
+    engine = fresh_engine
     hashed = hash_password(PASSWORD)
     with Session(engine) as s:
         for role, name in ROLE_USERS.items():

@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -58,6 +59,8 @@ def test_upgrading_an_older_schema_keeps_the_data(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_the_models_and_the_migrations_agree(tmp_path: Path) -> None:
     url = _empty_url(tmp_path)
     command.upgrade(alembic_config(url), "head")

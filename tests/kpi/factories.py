@@ -23,21 +23,9 @@ from reclaim.models import (
     User,
     WorkItem,
 )
-from reclaim.routing_store import RoutingVersion
 from tests.support import claim_doc
 
 _seq = itertools.count(1)
-
-
-def prepare(engine: Engine) -> Engine:
-    """The routing history table and the page/KPI indexes of reclaim.models may not be in the
-    migrations yet: create whichever is missing."""
-    RoutingVersion.metadata.create_all(engine, tables=[RoutingVersion.__table__])  # type: ignore[list-item]
-    with engine.begin() as conn:
-        for table in (Claim.__table__, Denial.__table__):  # type: ignore[attr-defined]
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
-    return engine
 
 
 def add_claim(

@@ -116,3 +116,17 @@ def test_work_queue_query_uses_an_index(filled: Engine) -> None:
     # Sorting is fine here: only the open items of the coder's queues are read.
     assert_indexed(found, table="workitem", wants="ix_workitem_queue_status_due",
                    sort_allowed=True)
+
+
+def test_the_search_box_reads_the_lower_case_indexes(filled: Engine) -> None:
+    found = plans(filled, lambda s: list_claims(session=s, q="Lee"))
+    # The page and its count: each of the three prefixes is a range over its own index.
+    for _sql, plan in found:
+        searched = " | ".join(plan)
+        for name in ("patient_last_name", "member_id", "payer_claim_control_number"):
+            assert f"USING INDEX ix_claim_lower_{name}" in searched, plan
+        assert "SCAN claim" not in searched, plan
+    f = kpi.ClaimFilter.from_query({"q": "lee"})
+    page = plans(filled, lambda s: kpi.search_claims(session=s, claim_filter=f, today=TODAY,
+                                                     now=NOW))
+    assert "ix_claim_lower_patient_last_name" in " | ".join(page[0][1])

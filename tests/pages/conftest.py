@@ -22,7 +22,6 @@ from api.deps import SESSION_COOKIE
 from reclaim.auth import hash_password, read_session_cookie, session_cookie, token_digest
 from reclaim.config import Settings
 from reclaim.models import User
-from tests.kpi.factories import prepare
 from workflows.types import WorkItemResult
 
 PASSWORD = "correct-horse-1"
@@ -62,7 +61,7 @@ def password_hash() -> str:
 
 @pytest.fixture
 def page_db(fresh_engine: Engine, password_hash: str) -> Engine:
-    engine = prepare(fresh_engine)
+    engine = fresh_engine
     with Session(engine) as s:
         for role, name in ROLE_USERS.items():
             s.add(User(username=name, role=role, email=f"{name}@example.com",

@@ -1,0 +1,71 @@
+"""The search box (`?q=` on /claims and /api/v1/claims): a claim id, or the start of a last
+name, member id or payer claim number, in any case; on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from reclaim import kpi
+from reclaim.claims import list_claims
+from tests.kpi.factories import add_claim
+
+NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def people(db: Engine) -> dict[str, int]:
+    with Session(db) as s:
+        ids = {
+            "okafor": add_claim(s, last_name="Okafor", member_id="W100").id,
+            "okaforth": add_claim(s, last_name="OKAFORTH", member_id="W200").id,
+            "okaf": add_claim(s, last_name="Okaf", member_id="W300").id,
+            "byokafor": add_claim(s, last_name="Byokafor", member_id="W400").id,
+            "percent": add_claim(s, last_name="Lee", member_id="50%OFF").id,
+            "underscore": add_claim(s, last_name="Lee", member_id="A_1").id,
+            "axb": add_claim(s, last_name="Lee", member_id="AX1").id,
+            "muller": add_claim(s, last_name="Müller", member_id="W500").id,
+            "digits": add_claim(s, last_name="Lee", member_id="123456").id,
+        }
+        s.commit()
+    return {k: int(v) for k, v in ids.items() if v is not None}
+
+
+def found(db: Engine, q: str) -> set[int]:
+    with Session(db) as s:
+        listed, total = list_claims(session=s, q=q, page_size=100)
+        page, page_total = kpi.search_claims(session=s, claim_filter=kpi.ClaimFilter(q=q),
+                                             today=NOW.date(), now=NOW, page_size=100)
+    ids = {int(c.id) for c in listed if c.id is not None}
+    assert total == len(ids)
+    assert page_total == total
+    assert {int(c.id) for c in page if c.id is not None} == ids, "the page and the API differ"
+    return ids
+
+
+def test_a_prefix_in_any_case_finds_the_names_that_start_with_it(
+        db: Engine, people: dict[str, int]) -> None:
+    assert found(db, "okafor") == {people["okafor"], people["okaforth"]}
+    assert found(db, "  OKAF ") == {people["okafor"], people["okaforth"], people["okaf"]}
+    assert found(db, "okaforz") == set()
+
+
+def test_member_ids_match_by_prefix_and_wildcards_are_plain_characters(
+        db: Engine, people: dict[str, int]) -> None:
+    assert found(db, "w1") == {people["okafor"]}
+    assert found(db, "50%") == {people["percent"]}
+    assert found(db, "a_") == {people["underscore"]}  # not AX1: `_` is not a wildcard here
+
+
+def test_a_number_finds_the_claim_with_that_id_and_member_ids_starting_with_it(
+        db: Engine, people: dict[str, int]) -> None:
+    assert people["okaf"] in found(db, str(people["okaf"]))
+    assert found(db, "12345") == {people["digits"]} | (
+        {12345} & set(people.values()))
+
+
+def test_a_term_beyond_ascii_is_still_found(db: Engine, people: dict[str, int]) -> None:
+    assert found(db, "Müll") == {people["muller"]}
