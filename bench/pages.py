@@ -33,6 +33,7 @@ from api.deps import SESSION_COOKIE
 from reclaim.auth import hash_password, session_cookie, token_digest
 from reclaim.config import Settings
 from reclaim.db import get_engine, migrate
+from reclaim.denial_facts import refresh_denial_facts
 from reclaim.models import (
     Claim,
     ClaimEvent,
@@ -42,6 +43,7 @@ from reclaim.models import (
     Submission,
     User,
     WorkItem,
+    month_of,
 )
 
 PAYERS = ("SANDBOX", "AETNA", "BCBSIL", "CIGNA", "MEDICARE", "UHC")
@@ -193,6 +195,7 @@ def fill(engine: Engine, n: int, *, seed: int = 11) -> dict[str, Any]:
                 "level": "claim", "line_index": -1, "group": group, "carc": carc,
                 "rarcs": rarcs, "amount": p["charge"], "route": "coder",
                 "payer_id": PAYERS[cid % len(PAYERS)], "created_at": created + timedelta(days=14),
+                "denied_month": month_of(created + timedelta(days=14)),
             })
             if p["status"] == "paid":
                 remit_id += 1
@@ -214,6 +217,9 @@ def fill(engine: Engine, n: int, *, seed: int = 11) -> dict[str, Any]:
                         (Submission, subs), (Remittance, remits), (Denial, denials),
                         (WorkItem, items)):
         _insert(engine, model, rows)
+    with Session(engine) as session:  # what posting the remittances would have derived
+        refresh_denial_facts(session, (d["claim_id"] for d in denials))
+        session.commit()
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for table in ("claim", "denial", "edifile"):

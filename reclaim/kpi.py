@@ -21,11 +21,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import (
     Executable,
     Float,
-    Select,
     and_,
     case,
     distinct,
-    extract,
     false,
     func,
     true,
@@ -39,7 +37,7 @@ from sqlmodel import Session, col, select
 from reclaim.claims import search_condition
 from reclaim.codes.carc import describe_carc
 from reclaim.db import side_by_side
-from reclaim.models import FINAL_STATUSES, Claim, ClaimStatus, Denial, Remittance, WorkItem
+from reclaim.models import FINAL_STATUSES, Claim, ClaimStatus, Denial, WorkItem
 
 ZERO = Decimal("0.00")
 RESOLVED_FIRST_PASS = (
@@ -103,23 +101,6 @@ def _days_between_pg(element: days_between, compiler: SQLCompiler, **kw: Any) ->
         f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)}"
         f" - {compiler.process(start, **kw)})) / 86400.0)"
     )
-
-
-class utc_time(expression.FunctionElement[datetime]):  # noqa: N801 (a SQL function)
-    """A stored timestamp as UTC wall time, whatever the session's time zone."""
-
-    name = "utc_time"
-    inherit_cache = True
-
-
-@compiles(utc_time)
-def _utc_time_sqlite(element: utc_time, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(list(element.clauses)[0], **kw)  # SQLite stores UTC already
-
-
-@compiles(utc_time, "postgresql")
-def _utc_time_pg(element: utc_time, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(list(element.clauses)[0], **kw)} AT TIME ZONE 'UTC')"
 
 
 def _rows(session: Session, query: Executable) -> list[Any]:
@@ -225,35 +206,9 @@ class ClaimFilter(BaseModel):
         return ClaimFilter(payer=self.payer, date_from=self.date_from, date_to=self.date_to)
 
 
-def _denied_claims() -> Select[Any]:
-    return select(Denial.claim_id)
-
-
-def _first_denials() -> Any:
-    """Per denied claim: when it was first denied and the first remittance that denied it."""
-    return (
-        select(
-            col(Denial.claim_id).label("claim_id"),
-            func.min(Denial.created_at).label("first_at"),
-            func.min(Denial.remittance_id).label("first_remittance_id"),
-        )
-        .group_by(col(Denial.claim_id))
-        .subquery("first_denial")
-    )
-
-
-def _overturned_claims() -> Select[Any]:
-    """Denied claims that a later remittance paid (after a correction or an appeal)."""
-    first = _first_denials()
-    return (
-        select(col(Remittance.claim_id))
-        .join(first, first.c.claim_id == Remittance.claim_id)
-        .where(col(Remittance.id) > first.c.first_remittance_id, col(Remittance.paid) > 0)
-    )
-
-
 def cohort_condition(cohort: Cohort) -> ColumnElement[bool]:
     adjudicated = col(Claim.denied_first_pass).is_not(None)
+    denied = col(Claim.denied_at).is_not(None)
     conditions: dict[str, ColumnElement[bool]] = {
         "scrubbed": col(Claim.clean_first_pass).is_not(None),
         "clean": _is_true(Claim.clean_first_pass),
@@ -264,16 +219,12 @@ def cohort_condition(cohort: Cohort) -> ColumnElement[bool]:
             col(Claim.attempts) <= 1,
             col(Claim.status).in_(RESOLVED_FIRST_PASS),
         ),
-        "denied": col(Claim.id).in_(_denied_claims()),
-        "overturned": col(Claim.id).in_(_overturned_claims()),
-        "denial_written_off": and_(
-            col(Claim.status) == ClaimStatus.written_off, col(Claim.id).in_(_denied_claims())
-        ),
-        "denial_resolved": and_(
-            col(Claim.status).in_(FINAL),
-            col(Claim.closed_at).is_not(None),
-            col(Claim.id).in_(_denied_claims()),
-        ),
+        # The denial facts (reclaim/denial_facts.py): ever denied, and paid after that.
+        "denied": denied,
+        "overturned": and_(denied, _is_true(Claim.overturned)),
+        "denial_written_off": and_(denied, col(Claim.status) == ClaimStatus.written_off),
+        "denial_resolved": and_(denied, col(Claim.status).in_(FINAL),
+                                col(Claim.closed_at).is_not(None)),
         # Listed rather than NOT IN so the status-led covering index can seek to them.
         "open": col(Claim.status).in_(OPEN),
     }
@@ -561,38 +512,21 @@ def _aging(session: Session, conditions: list[ColumnElement[bool]], f: ClaimFilt
 
 
 def _denial_totals(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, Any]:
-    """Over denied claims: overturned, recovered, written off, resolved and how fast. The first
-    denials are read once and each denied claim's later remittances summed in the same grouped
-    join (one pass over ix_denial_claim_first, one index seek per claim into remittance)."""
-    first = _first_denials()
-    per_claim = (
-        sql_select(
-            first.c.claim_id,
-            func.min(first.c.first_at).label("first_at"),  # one value per claim
-            func.sum(Remittance.paid).label("later_paid"),
-            func.max(case((col(Remittance.paid) > 0, 1), else_=0)).label("later_any"),
-        )
-        .select_from(first)
-        .outerjoin(Remittance, and_(col(Remittance.claim_id) == first.c.claim_id,
-                                    col(Remittance.id) > first.c.first_remittance_id))
-        .group_by(first.c.claim_id)
-        .subquery("denied")
-    )
+    """Over denied claims: overturned, recovered, written off, resolved and how fast; read from
+    each claim's denial facts through the covering index ix_claim_denial_kpi."""
     resolved = and_(col(Claim.status).in_(FINAL), col(Claim.closed_at).is_not(None))
     written_off = col(Claim.status) == ClaimStatus.written_off
     query = (
         sql_select(
             func.count().label("denied"),
-            _count_if(per_claim.c.later_any == 1).label("overturned"),
-            func.coalesce(func.sum(per_claim.c.later_paid), 0).label("recovered"),
+            _count_if(_is_true(Claim.overturned)).label("overturned"),
+            func.coalesce(func.sum(Claim.recovered_amount), 0).label("recovered"),
             _sum_if(written_off, _balance()).label("written_off_amount"),
             _count_if(resolved).label("resolved"),
-            func.avg(case((resolved, days_between(per_claim.c.first_at, Claim.closed_at)))
+            func.avg(case((resolved, days_between(Claim.denied_at, Claim.closed_at)))
                      ).label("avg_days"),
         )
-        .select_from(per_claim)
-        .join(Claim, col(Claim.id) == per_claim.c.claim_id)
-        .where(*conditions)
+        .where(cohort_condition("denied"), *conditions)
     )
     return dict(_rows(session, query)[0]._mapping)
 
@@ -617,16 +551,14 @@ def _reason_counts(session: Session, conditions: list[ColumnElement[bool]],
                    ) -> list[tuple[str, str, str, str, int, int, Decimal]]:
     """Denials by the payer that denied, the month denied (UTC), group and CARC; most first:
     (payer, month, group, carc, denials, claims, amount)."""
-    year = extract("year", utc_time(Denial.created_at))
-    month = extract("month", utc_time(Denial.created_at))
-    keys = (col(Denial.payer_id), year, month, col(Denial.group), col(Denial.carc))
+    keys = (col(Denial.payer_id), col(Denial.denied_month), col(Denial.group),
+            col(Denial.carc))
     query = sql_select(*keys, func.count(), func.count(distinct(col(Denial.claim_id))),
                    func.coalesce(func.sum(Denial.amount), 0)).group_by(*keys)
     if conditions:  # the claim rows are read only when a filter needs them
         query = query.join(Claim, col(Claim.id) == Denial.claim_id).where(*conditions)
-    rows = [(payer, f"{int(y):04d}-{int(m):02d}", group, carc, int(n), int(claims),
-             _money(amount))
-            for payer, y, m, group, carc, n, claims, amount in _rows(session, query)]
+    rows = [(payer, month, group, carc, int(n), int(claims), _money(amount))
+            for payer, month, group, carc, n, claims, amount in _rows(session, query)]
     rows.sort(key=lambda r: (-r[4], r[0], r[1], r[2], r[3]))
     return rows
 
@@ -686,10 +618,10 @@ def _kpi_jobs(f: ClaimFilter, conditions: list[ColumnElement[bool]],
               today: date) -> dict[str, Callable[[Session], Any]]:
     """The KPIs' independent queries, slowest first (the pool starts them in this order)."""
     return {
-        "denials": lambda s: _denial_totals(s, conditions),
-        "counts": lambda s: _reason_counts(s, conditions),
         "groups": lambda s: _claim_groups(s, conditions),
+        "counts": lambda s: _reason_counts(s, conditions),
         "aging": lambda s: _aging(s, conditions, f, today),
+        "denials": lambda s: _denial_totals(s, conditions),
         "appeal": lambda s: _appeal_days(s, conditions),
     }
 

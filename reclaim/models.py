@@ -11,7 +11,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, func, literal_column
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    literal_column,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -61,6 +71,10 @@ class Claim(SQLModel, table=True):
               "service_date", "payer_id", "total_charge", "paid_amount",
               "patient_responsibility"),
         Index("ix_claim_service_kpi", "service_date", "denied_first_pass", "payer_id"),
+        # The denial KPIs read the denial facts below through this, never the wide rows.
+        Index("ix_claim_denial_kpi", "denied_at", "status", "closed_at", "overturned",
+              "recovered_amount", "total_charge", "paid_amount", "patient_responsibility",
+              "payer_id", "service_date"),
         # The search box (`?q=`): a prefix of the last name, member id or payer's claim number,
         # whatever its case, is a range over these (reclaim/claims.py `search_condition`).
         *(Index(f"ix_claim_lower_{name}", func.lower(literal_column(name)))
@@ -96,6 +110,13 @@ class Claim(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # Denial facts, recomputed from the denial and remittance rows by
+    # reclaim.denial_facts.refresh_denial_facts whenever either changes (null: never denied):
+    # when the claim was first denied, what remittances after that first denial paid, and
+    # whether any of them paid (the denial was overturned).
+    denied_at: datetime | None = None
+    recovered_amount: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    overturned: bool | None = None
 
 
 class ClaimEvent(SQLModel, table=True):
@@ -199,6 +220,9 @@ class Denial(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("remittance_id", "level", "line_index", "carc", name="uq_denial"),
         Index("ix_denial_claim_first", "claim_id", "remittance_id", "created_at"),  # KPIs
+        # Top denial reasons by payer and month: one ordered scan of this index.
+        Index("ix_denial_reasons", "payer_id", "denied_month", "group", "carc", "claim_id",
+              "amount"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -217,8 +241,21 @@ class Denial(SQLModel, table=True):
     rule_id: str | None = Field(default=None, max_length=40)
     payer_id: str = Field(max_length=80, index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    denied_month: str = Field(default="", max_length=7)  # YYYY-MM of created_at in UTC
     resolved_at: datetime | None = None
     resolution: str | None = Field(default=None, max_length=24)
+
+
+def month_of(moment: datetime) -> str:
+    """YYYY-MM of a moment in UTC (a naive datetime is taken as UTC, as the database keeps it)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m")
+
+
+@event.listens_for(Denial, "before_insert")
+def _denial_month(_mapper: object, _connection: object, denial: Denial) -> None:
+    denial.denied_month = month_of(denial.created_at)
 
 
 class WorkItem(SQLModel, table=True):

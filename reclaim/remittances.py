@@ -16,6 +16,7 @@ from reclaim.autofix import (
     facts_on_file,
 )
 from reclaim.claims import apply_correction, document_of
+from reclaim.denial_facts import refresh_denial_facts
 from reclaim.denials import DenialFinding, claim_outcome, detect_denials
 from reclaim.models import Claim, Denial, DirectoryProvider, Remittance, utcnow
 from reclaim.routing import RouteDecision, RoutingTable, claim_route, route_denial
@@ -98,6 +99,7 @@ def post_remittance(
     remittance.outcome = outcome
     session.add(claim)
     session.add(remittance)
+    refresh_denial_facts(session, [claim_id])
     return RemittanceOutcome(
         outcome=outcome,
         paid=payment.paid,

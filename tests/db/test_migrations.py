@@ -59,7 +59,59 @@ def test_upgrading_an_older_schema_keeps_the_data(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+def test_the_denial_facts_are_derived_for_claims_denied_before_the_upgrade(
+        tmp_path: Path) -> None:
+    url = _empty_url(tmp_path)
+    command.upgrade(alembic_config(url), "0003")
+    engine = make_engine(url)
+    claim = (
+        "INSERT INTO claim (id, status, claim_type, payer_id, patient_last_name, "
+        "patient_first_name, member_id, billing_npi, service_date, total_charge, paid_amount, "
+        "patient_responsibility, attempts, document, findings, created_at, updated_at) VALUES "
+        "({id}, 'paid', 'professional', 'SANDBOX', 'Lee', 'Ann', 'W1', '1234567893', "
+        "'2026-11-02', 150.00, 120.00, 0, 2, '{{}}', '[]', '2026-11-03 10:00:00', "
+        "'2026-11-04 10:00:00')"
+    )
+    remittance = (
+        "INSERT INTO remittance (id, edi_file_id, position, claim_id, attempt, "
+        "patient_control_number, status_code, charge, paid, patient_responsibility, data, "
+        "received_at) VALUES ({id}, 1, {id}, {claim}, {attempt}, 'RC{claim}-{attempt}', '1', "
+        "150.00, {paid}, 0, '{{}}', '2026-11-10 10:00:00')"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO edifile (id, sha256, source, size, raw, status, matched, unmatched, "
+            "signalled, received_at) VALUES (1, 'ab', 'api', 3, 'ISA', 'processed', 3, 0, "
+            "true, '2026-11-10 10:00:00')"))
+        for claim_id in (1, 2):
+            conn.execute(text(claim.format(id=claim_id)))
+        for row in ({"id": 1, "claim": 1, "attempt": 1, "paid": 0},
+                    {"id": 2, "claim": 1, "attempt": 2, "paid": 120},
+                    {"id": 3, "claim": 2, "attempt": 1, "paid": 120}):
+            conn.execute(text(remittance.format(**row)))
+        conn.execute(text(
+            "INSERT INTO denial (claim_id, remittance_id, attempt, level, line_index, \"group\", "
+            "carc, rarcs, amount, payer_id, created_at) VALUES (1, 1, 1, 'claim', -1, 'CO', "
+            "'16', '[]', 150.00, 'SANDBOX', '2026-10-31 23:30:00')"))
+    engine.dispose()
+
+    command.upgrade(alembic_config(url), "head")
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, denied_at, recovered_amount, overturned FROM claim "
+                                 "ORDER BY id")).all()
+        month = conn.execute(text("SELECT denied_month FROM denial")).scalar_one()
+    engine.dispose()
+    denied, never = rows
+    assert denied.denied_at is not None
+    assert float(denied.recovered_amount) == 120.0 and bool(denied.overturned) is True
+    assert (never.denied_at, never.recovered_amount, never.overturned) == (None, None, None)
+    assert month == "2026-10"
+
+
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index")
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_the_models_and_the_migrations_agree(tmp_path: Path) -> None:
     url = _empty_url(tmp_path)

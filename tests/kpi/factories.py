@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from reclaim.auth import create_user
+from reclaim.denial_facts import refresh_denial_facts
 from reclaim.models import (
     Claim,
     ClaimEvent,
@@ -79,7 +80,7 @@ def add_remittance(session: Session, claim: Claim, *, paid: str, attempt: int = 
         received_at=received_at or datetime(2026, 1, 1, tzinfo=UTC),
     )
     session.add(remittance)
-    session.flush()
+    refresh_denial_facts(session, [remittance.claim_id or 0])
     return remittance
 
 
@@ -92,7 +93,7 @@ def add_denial(session: Session, claim: Claim, remittance: Remittance, *, create
         route=route, payer_id=claim.payer_id, created_at=created_at,
     )
     session.add(denial)
-    session.flush()
+    refresh_denial_facts(session, [denial.claim_id])
     return denial
 
 

@@ -58,7 +58,14 @@ async def test_auto_fix_resubmits_a_replacement_that_is_paid(stack: Stack) -> No
     assert "NM1*82" not in first.x12
     with Session(stack.engine) as session:
         routes = session.exec(select(Denial.route).where(Denial.claim_id == claim_id)).all()
+        claim = session.get(Claim, claim_id)
+        first_denial = session.exec(select(Denial).where(Denial.claim_id == claim_id)).one()
     assert routes == ["auto_fix"]
+    # The denial facts the KPIs read, kept by the real ingestion and posting.
+    assert claim is not None and claim.denied_at is not None
+    assert claim.denied_at.replace(tzinfo=None) == first_denial.created_at.replace(tzinfo=None)
+    assert claim.overturned is True
+    assert claim.recovered_amount == claim.paid_amount > 0
 
 
 async def test_coder_route_emails_and_the_correction_is_paid(stack: Stack,
@@ -104,6 +111,10 @@ async def test_appeal_upheld_is_written_off_with_a_managers_approval(stack: Stac
     assert approval.queue == "manager"
     await stack.complete(approval, CompleteRequest(action="approve", user="maria"))
     assert await stack.wait_status(claim_id, "written_off") == "written_off"
+    with Session(stack.engine) as session:
+        claim = session.get(Claim, claim_id)
+    assert claim is not None and claim.denied_at is not None
+    assert (claim.overturned, claim.recovered_amount) == (False, 0)
 
 
 async def test_front_desk_redirects_to_another_payer(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
