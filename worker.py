@@ -33,6 +33,7 @@ from reclaim.metrics import worker_runtime
 from reclaim.temporal import connect
 from workflows.claim import ClaimWorkflow
 from workflows.digest import DailyDigestWorkflow
+from workflows.edi_signals import EdiSignalWorkflow
 from workflows.poll import ClearinghousePollWorkflow
 from workflows.start import start_orphans
 from workflows.work_item import WorkItemWorkflow
@@ -61,7 +62,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow,
-                   DailyDigestWorkflow],
+                   DailyDigestWorkflow, EdiSignalWorkflow],
         activities=[
             claims.load_claim_context,
             claims.record_status,
@@ -78,6 +79,7 @@ def build_worker(
             work.notify,
             work.send_daily_digests,
             edi.poll_clearinghouse,
+            edi.signal_stored_file,
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=64),
         max_concurrent_activities=64,

@@ -1,4 +1,5 @@
-"""The clearinghouse inbox: fetch what the payer sent, ingest it exactly once, signal claims."""
+"""The clearinghouse inbox: fetch what the payer sent, ingest it exactly once, signal claims;
+and the signals of a big file posted to the API, sent after the API has answered."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import ingest_file
-from reclaim.models import ClearinghouseCursor, utcnow
+from reclaim.models import ClearinghouseCursor, EdiFile, utcnow
 from reclaim.reconcile import stale_answers, unsignalled_files
 from reclaim.temporal import deliver_signals, signal_file
 
@@ -34,6 +37,25 @@ class PollResult(BaseModel):
     files: int
     failed: int
     resignalled: int = 0
+
+
+class SignalFileRequest(BaseModel):
+    file_id: int
+
+
+class SignalFileResult(BaseModel):
+    file_id: int
+    # signalled: sent now; already_signalled: the file was marked signalled before (a repeat);
+    # nothing_to_signal: no such file, or one that was never read.
+    outcome: Literal["signalled", "already_signalled", "nothing_to_signal"]
+
+
+SIGNAL_WORKFLOW_PREFIX = "edi-signals-"
+
+
+def signal_workflow_id(file_id: int) -> str:
+    """The id of the EdiSignalWorkflow that sends a stored file's signals: one per file."""
+    return f"{SIGNAL_WORKFLOW_PREFIX}{file_id}"
 
 
 class EdiActivities:
@@ -88,10 +110,34 @@ class EdiActivities:
             await signal_file(self.client, self.engine, result.file_id)
         return None
 
+    @activity.defn
+    async def signal_stored_file(self, request: SignalFileRequest) -> SignalFileResult:
+        """Every signal of a file POST /api/v1/edi stored but did not signal (it held more than
+        RECLAIM_EDI_INLINE_SIGNALS), a page at a time, heartbeating after each page; then the
+        file is marked signalled. Idempotent: a file already marked signalled returns at once,
+        and a retry after a failure part-way sends the file again (workflows ignore the events
+        they already have)."""
+        file_id = request.file_id
+
+        def state() -> tuple[str, bool] | None:
+            with session_scope(self.engine) as session:
+                edi = session.get(EdiFile, file_id)
+                return None if edi is None else (edi.status, edi.signalled)
+
+        found = await asyncio.to_thread(state)
+        if found is not None and found[1]:
+            return SignalFileResult(file_id=file_id, outcome="already_signalled")
+        if found is None or found[0] != "processed":
+            log.warning("asked to signal a file that holds no signals",
+                        extra={"file_id": file_id})
+            return SignalFileResult(file_id=file_id, outcome="nothing_to_signal")
+        await signal_file(self.client, self.engine, file_id, on_page=activity.heartbeat)
+        return SignalFileResult(file_id=file_id, outcome="signalled")
+
     async def drain_outbox(self) -> int:
         """Signal the files read a while ago and never marked signalled (whoever stored them
         died before signalling: an API process, a CLI import), a page at a time; the number of
-        files."""
+        files. A file whose EdiSignalWorkflow is still running is left to it."""
         grace = self.settings.reconcile_grace
 
         def find() -> list[int]:
@@ -100,11 +146,27 @@ class EdiActivities:
 
         heartbeat = activity.heartbeat if activity.in_activity() else None
         files = await asyncio.to_thread(find)
+        signalled = 0
         for file_id in files:
+            if await self._delivery_running(file_id):
+                continue
             log.warning("file stored but its claims never confirmed signalled; signalling",
                         extra={"file_id": file_id})
             await signal_file(self.client, self.engine, file_id, on_page=heartbeat)
-        return len(files)
+            signalled += 1
+        return signalled
+
+    async def _delivery_running(self, file_id: int) -> bool:
+        """Whether the worker is (or will be) sending this file's signals: a big file's take
+        longer than the sweep's grace, and sending them twice at once doubles the load."""
+        handle = self.client.get_workflow_handle(signal_workflow_id(file_id))
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status == WorkflowExecutionStatus.RUNNING
 
     async def resignal_stale(self) -> int:
         """Signal again the claims still waiting on an answer that was stored a while ago

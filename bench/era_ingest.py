@@ -1,19 +1,25 @@
 """One big 835 through POST /api/v1/edi, against pyx12 alone tokenizing the same file.
 
-    python bench/era_ingest.py [--n 10000] [--small 2500] [--db URL]
+    python bench/era_ingest.py [--n 10000] [--small 2500] [--db URL] [--inline-signals K]
 
 Set-up (not timed): N claims waiting for their remittance (Claim rows `accepted`, attempt 1, and
 their Submission rows), an 835 with one CLP per claim built as the sandbox payer builds it
 (`adjudicate_claim` for each claim, batched into one remittance, `write_835`), an admin token,
 and on an in-memory Temporal dev server one `claim-<id>` workflow per claim, started on a task
 queue no worker polls: each signal is a real signal to an existing workflow (the server writes
-it to the history), and no worker time is counted (bench/throughput.py measures that).
+it to the history), and no claim workflow is ever worked (bench/throughput.py measures that).
+In this process a worker on the settings' task queue runs only the EdiSignalWorkflow and its
+activity: a file with more than RECLAIM_EDI_INLINE_SIGNALS signals (500, or --inline-signals)
+is answered 202 `"signals": "queued"` and signalled by it, as `reclaim worker` would.
 
 Timed: the POST on `create_app()` through httpx's ASGI transport (store the raw file, read it,
-match every claim, insert the remittances, signal every workflow, mark the file signalled), and
-pyx12 reading the same text: `RawX12File` iterating its segments (the `ratio` baseline) and
-`x12file.X12Reader` building each segment with its elements (`ratio_x12reader`). The same for a
-file of --small claims, to compare peak RSS growth.
+match every claim, insert the remittances; signal every workflow and mark the file signalled
+too when the file is at or under the threshold), and pyx12 reading the same text: `RawX12File`
+iterating its segments (the `ratio` baseline) and `x12file.X12Reader` building each segment with
+its elements (`ratio_x12reader`). Then `signalled_s`, from the POST's start until the file is
+marked signalled (the posting process polls the database), and `signal_s`, the time spent
+sending signals wherever they were sent (`deliver_signals` in the worker, or in the POST). The
+same for a file of --small claims, to compare peak RSS growth.
 
 Each POST runs in a fresh process of its own (this script with --post, on the same database and
 dev server): the set-up above allocates and frees far more than ingestion does, and a POST in the
@@ -23,7 +29,7 @@ file it has already read:
 `rss_growth_mb` is the peak over the POST above the RSS just before it.
 
 Prints figures, then one JSON line: {"bench": "era_ingest", "claims_per_s", "ratio",
-"ratio_x12reader", ...} with the ratios = ingest time / pyx12 time.
+"ratio_x12reader", "signalled_s", ...} with the ratios = POST time / pyx12 time.
 """
 
 from __future__ import annotations
@@ -57,14 +63,17 @@ from common import (
 )
 from sqlalchemy import Engine, insert
 from temporalio.client import Client
+from temporalio.worker import Worker
 
+from activities.edi import EdiActivities
 from api.app import create_app
 from reclaim import temporal
 from reclaim.auth import create_user
 from reclaim.claims import patient_control_number
+from reclaim.clearinghouse import clearinghouse_from_setting
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
-from reclaim.models import Claim, Submission
+from reclaim.models import Claim, EdiFile, Submission
 from reclaim.payer.adjudicate import adjudicate_claim
 from reclaim.payer.config import PACKAGED_RULES
 from reclaim.payer.rules import load_rules
@@ -81,6 +90,7 @@ from reclaim.x12.models import (
 from reclaim.x12.read_835 import Stream835
 from reclaim.x12.reader import first_type
 from reclaim.x12.write_payer import write_835
+from workflows.edi_signals import EdiSignalWorkflow
 from workflows.types import ClaimInput
 
 IDLE_QUEUE = "era-bench-no-worker"
@@ -203,7 +213,8 @@ async def start_idle_workflows(client: Client, ids: list[int]) -> None:
 
 
 class SignalClock:
-    """Times the deliver_signals calls of the route's `signal_file` (otherwise untouched)."""
+    """Times the deliver_signals calls of `signal_file` (otherwise untouched): the route's in
+    the posting process, the delivery activity's in this one."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -251,31 +262,43 @@ def read_alone(text: str) -> dict[str, float]:
 
 TOKEN_ENV = "RECLAIM_ERA_BENCH_TOKEN"
 WARM_CLAIMS = 5
+SIGNALLED_POLL_S = 0.01
+SIGNALLED_WITHIN_S = 1800
 
 
 def post_in_child(settings: Settings, address: str, token: str, path: Path,
                   warm: Path) -> dict[str, Any]:
-    """This script with --post: a fresh process posts `warm` (untimed), then the file, and
-    reports what the file took."""
+    """This script with --post: a fresh process posts `warm` (untimed), then the file, waits
+    for it to be marked signalled, and reports what the file took."""
     env = dict(os.environ, **{TOKEN_ENV: token})
     done = subprocess.run(
         [sys.executable, __file__, "--post", str(path), "--warm", str(warm),
          "--db", settings.resolved_database_url, "--temporal", address,
-         "--data-dir", str(settings.data_dir)],
-        env=env, capture_output=True, text=True, timeout=1800, check=False)
+         "--data-dir", str(settings.data_dir),
+         "--inline-signals", str(settings.edi_inline_signals)],
+        env=env, capture_output=True, text=True, timeout=SIGNALLED_WITHIN_S + 600, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the POST process failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
 
 
-def bench_settings(data_dir: Path, database_url: str) -> Settings:
-    return Settings(data_dir=data_dir, database_url=database_url,
-                    payload_key="bench-payload-key", secret_key="bench-secret", demo=False)
+def bench_settings(data_dir: Path, database_url: str, inline_signals: int | None) -> Settings:
+    settings = Settings(data_dir=data_dir, database_url=database_url,
+                        payload_key="bench-payload-key", secret_key="bench-secret", demo=False)
+    if inline_signals is None:
+        return settings
+    return settings.model_copy(update={"edi_inline_signals": inline_signals})
+
+
+def is_signalled(engine: Engine, file_id: int) -> bool:
+    with session_scope(engine) as session:
+        edi = session.get(EdiFile, file_id)
+        return edi is not None and edi.signalled
 
 
 async def child_post(args: argparse.Namespace) -> dict[str, Any]:
-    settings = bench_settings(Path(args.data_dir), args.db)
+    settings = bench_settings(Path(args.data_dir), args.db, args.inline_signals)
     client = await connect(settings, address=args.temporal)
     app = create_app(settings, client=client)
     body = Path(args.post).read_bytes()
@@ -304,13 +327,27 @@ async def child_post(args: argparse.Namespace) -> dict[str, Any]:
     if response.status_code != 202:
         raise SystemExit(f"POST /api/v1/edi answered {response.status_code}: "
                          f"{response.text[:500]}")
-    return {"ingest_s": elapsed, "signal_s": clock.seconds, "api_cpu_s": cpu,
-            "answer": response.json(),
+    answer = response.json()
+    if answer["signals"] not in ("sent", "queued"):
+        raise SystemExit(f"POST /api/v1/edi answered signals {answer['signals']!r}")
+    # "sent": marked before the answer; "queued": the worker in the bench process marks it.
+    engine = app.state.engine
+    while not is_signalled(engine, answer["file_id"]):
+        if answer["signals"] == "sent":
+            raise SystemExit("the answer said sent but the file is not marked signalled")
+        if time.perf_counter() - started > SIGNALLED_WITHIN_S:
+            raise SystemExit(f"file {answer['file_id']} not signalled after "
+                             f"{SIGNALLED_WITHIN_S} s")
+        await asyncio.sleep(SIGNALLED_POLL_S)
+    signalled = time.perf_counter() - started
+    return {"ingest_s": elapsed, "signalled_s": signalled, "signal_s": clock.seconds,
+            "api_cpu_s": cpu, "answer": answer,
             "rss_before_kib": before, "rss_growth_kib": peak - before if reset else -1}
 
 
-async def one_file(engine: Engine, client: Client, settings: Settings, token: str, *,
-                   count: int, first_id: int, control_number: int) -> dict[str, Any]:
+async def one_file(engine: Engine, client: Client, settings: Settings, token: str,
+                   clock: SignalClock, *, count: int, first_id: int,
+                   control_number: int) -> dict[str, Any]:
     service_date = date.today() - timedelta(days=10)
     ids = seed_claims(engine, count=count, first_id=first_id, service_date=service_date)
     text = build_835(ids, service_date=service_date, control_number=control_number)
@@ -324,39 +361,57 @@ async def one_file(engine: Engine, client: Client, settings: Settings, token: st
                               control_number=control_number + 100))
     address = client.service_client.config.target_host
     server_cpu = tree_cpu().get("temporal", 0.0)
+    clock.seconds = 0.0
+    worker_cpu = time.process_time()
+    # In a thread: this process's event loop runs the delivery worker meanwhile.
     posted = await asyncio.to_thread(post_in_child, settings, address, token, path, warm)
+    worker_cpu = time.process_time() - worker_cpu
     server_cpu = tree_cpu().get("temporal", 0.0) - server_cpu
+    signal_s = posted["signal_s"] + clock.seconds
     answer = posted["answer"]
     if answer["matched"] != count or answer["unmatched"]:
         raise SystemExit(f"matched {answer['matched']} and unmatched {answer['unmatched']} of "
                          f"{count} claims")
     parts = read_alone(text)
     ingest_s, growth = posted["ingest_s"], posted["rss_growth_kib"]
-    say(f"{count} claims, {len(text) / 1e6:.1f} MB, {segments} segments: ingest "
-        f"{ingest_s:.2f} s (of which signalling {posted['signal_s']:.2f} s), tokenize "
+    say(f"{count} claims, {len(text) / 1e6:.1f} MB, {segments} segments: POST "
+        f"{ingest_s:.2f} s (signals {answer['signals']}), signalled after "
+        f"{posted['signalled_s']:.2f} s (sending signals {signal_s:.2f} s), tokenize "
         f"{tokenize_s:.3f} s, ratio {ingest_s / tokenize_s:.0f}; our reader alone "
         f"{parts['read_s']:.2f} s, pyx12 X12Reader {parts['pyx12_segments_s']:.2f} s "
         f"(ratio {ingest_s / parts['pyx12_segments_s']:.0f}); peak RSS growth "
         f"{growth / 1024:.1f} MiB over {posted['rss_before_kib'] / 1024:.0f} MiB; CPU: API "
-        f"process {posted['api_cpu_s']:.2f} s, dev server {server_cpu:.2f} s")
+        f"process {posted['api_cpu_s']:.2f} s over the POST, delivery worker "
+        f"{worker_cpu:.2f} s, dev server {server_cpu:.2f} s")
     return {"claims": count, "bytes": len(text), "segments": segments, "ingest_s": ingest_s,
-            "tokenize_s": tokenize_s, "signal_s": posted["signal_s"],
-            "api_cpu_s": posted["api_cpu_s"], "server_cpu_s": server_cpu,
-            "rss_growth_mb": round(growth / 1024, 1), **parts}
+            "tokenize_s": tokenize_s, "signal_s": signal_s,
+            "signalled_s": posted["signalled_s"], "signals": answer["signals"],
+            "api_cpu_s": posted["api_cpu_s"], "worker_cpu_s": worker_cpu,
+            "server_cpu_s": server_cpu, "rss_growth_mb": round(growth / 1024, 1), **parts}
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reclaim-era-") as tmp:
-        settings = bench_settings(Path(tmp), fresh_database(args.db, Path(tmp)))
+        settings = bench_settings(Path(tmp), fresh_database(args.db, Path(tmp)),
+                                  args.inline_signals)
         engine = get_engine(settings.resolved_database_url)
         with session_scope(engine) as session:
             _, token = create_user(session=session, username="era-bench", role="admin")
         env = await start_dev_server(settings)
+        clock = SignalClock()
+        temporal.deliver_signals = clock  # type: ignore[assignment]
+        # The delivery worker alone: the claim workflows' queue (IDLE_QUEUE) stays unpolled.
+        edi = EdiActivities(engine=engine, settings=settings, client=env.client,
+                            clearinghouse=clearinghouse_from_setting(
+                                settings.clearinghouse, payer_url=settings.payer_url))
+        worker = Worker(env.client, task_queue=settings.task_queue,
+                        workflows=[EdiSignalWorkflow], activities=[edi.signal_stored_file])
         try:
-            small = await one_file(engine, env.client, settings, token, count=args.small,
-                                   first_id=1, control_number=1)
-            big = await one_file(engine, env.client, settings, token, count=args.n,
-                                 first_id=args.small + 1, control_number=2)
+            async with worker:
+                small = await one_file(engine, env.client, settings, token, clock,
+                                       count=args.small, first_id=1, control_number=1)
+                big = await one_file(engine, env.client, settings, token, clock,
+                                     count=args.n, first_id=args.small + 1, control_number=2)
         finally:
             await env.shutdown()
     extra = args.n - args.small
@@ -368,9 +423,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_x12reader": round(big["ingest_s"] / big["pyx12_segments_s"], 2),
         "ingest_s": round(big["ingest_s"], 4),
         "tokenize_s": round(big["tokenize_s"], 6),
+        # How the POST answered ("sent" or "queued", by RECLAIM_EDI_INLINE_SIGNALS), when the
+        # file was marked signalled (from the POST's start) and the time spent sending them.
+        "signals": big["signals"],
+        "inline_signals": settings.edi_inline_signals,
+        "signalled_s": round(big["signalled_s"], 3),
         "signal_s": round(big["signal_s"], 3),
-        # CPU seconds over the POST: the API process, and the dev server (incl. the warm-up's).
+        # CPU seconds: the API process over the POST; the delivery worker's process and the dev
+        # server from the warm-up POST until the file was signalled.
         "api_cpu_s": round(big["api_cpu_s"], 2),
+        "worker_cpu_s": round(big["worker_cpu_s"], 2),
         "server_cpu_s": round(big["server_cpu_s"], 2),
         "read_s": round(big["read_s"], 3),
         "pyx12_segments_s": round(big["pyx12_segments_s"], 3),
@@ -395,6 +457,8 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=2_500,
                         help="claims in the 835 compared for memory")
     parser.add_argument("--db", default=None, help="a PostgreSQL URL instead of SQLite")
+    parser.add_argument("--inline-signals", type=int, default=None,
+                        help="RECLAIM_EDI_INLINE_SIGNALS for the POST (default: the setting's)")
     # The child process that posts one file (see the module's docstring).
     parser.add_argument("--post", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warm", default=None, help=argparse.SUPPRESS)
@@ -403,6 +467,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.n < 1 or args.small < 1:
         parser.error("--n and --small must be positive")
+    if args.inline_signals is not None and args.inline_signals < 0:
+        parser.error("--inline-signals cannot be negative")
     sys.dont_write_bytecode = False  # as in throughput.py: bytecode cached as by default
     if args.post:
         emit(asyncio.run(child_post(args)))

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # The poller's sweep for payer answers stored but not acted on (reclaim.reconcile).
     reconcile_grace: timedelta = timedelta(seconds=60)
     reconcile_every: timedelta = timedelta(seconds=30)
+    # POST /api/v1/edi signals a file's claims before answering when it holds at most this many
+    # signals; a bigger file's are sent by the worker (EdiSignalWorkflow) after the 202.
+    edi_inline_signals: int = Field(default=500, ge=0)
 
     smtp_host: str | None = None  # unset: `reclaim up` starts the local sink on :1025
     smtp_port: int = 1025

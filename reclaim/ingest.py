@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from reclaim import metrics
 from reclaim.claims import parse_patient_control_number
+from reclaim.denial_facts import refresh_denial_facts
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
 from reclaim.x12.common import X12Error
 from reclaim.x12.models import Ack999, Payment, Status277CA
@@ -65,6 +66,9 @@ class IngestResult:
     # The file's signals are not confirmed yet (`signalled` is the outbox): `signals` holds them
     # unless the caller asked to page them itself (`signal_page`).
     pending_signals: bool = False
+    # How many claim signals the file holds (its matched 999/277CA answers and remittances: one
+    # signal each), known from reading it, whether or not they are still pending.
+    signal_count: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +161,8 @@ def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool) -
     )
     # A duplicate whose signals were never confirmed is signalled again (workflows dedupe).
     result.pending_signals = edi.status == "processed" and not edi.signalled
+    # Every matched row is one signal (signal_page sends exactly the rows with a claim).
+    result.signal_count = edi.matched if edi.status == "processed" else 0
     if result.pending_signals and collect:
         result.signals = signals_for_file(session=session, file_id=edi.id)
     return result
@@ -394,6 +400,8 @@ def _store_claims(session: Session, file_id: int, chunk: list[tuple[Payment, Cla
             counts.matched += 1
     # Bulk insert: building thousands of ORM objects costs more than reading the file.
     session.execute(insert(Remittance), rows)
+    # A remittance after a claim's first denial is money recovered (a no-op for the rest).
+    refresh_denial_facts(session, (row["claim_id"] for row in rows if row["claim_id"]))
 
 
 def _settle_payments(session: Session, file_id: int,

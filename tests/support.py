@@ -74,8 +74,8 @@ class InProcessPayer:
         files = self.service.store.released_files(after=int(after or 0), limit=500)
         return [InboundFile(position=str(f.seq), name=f.name, content=f.content) for f in files]
 
-    async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:
-        return None
+    async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:  # noqa: ARG002
+        """Nothing to move: the in-process payer's files are read by position."""
 
     def release(self) -> None:
         self.service.release_due(now=time.time() + 10**6)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.service import RPCError
 
-from api.deps import Biller, ClientDep, Reader, SessionDep
+from api.deps import Biller, ClientDep, Reader, SessionDep, SettingsDep
 from api.limits import MAX_ROW_ID, RowId
+from reclaim.config import Settings
 from reclaim.ingest import (
     CLAIMS_PAGE,
     IngestResult,
@@ -20,7 +25,9 @@ from reclaim.ingest import (
 )
 from reclaim.models import EdiFile
 from reclaim.temporal import signal_file
+from workflows.edi_signals import start_signal_workflow
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["edi"])
 
 MAX_EDI_BYTES = 50 * 1024 * 1024
@@ -37,7 +44,8 @@ MAX_EDI_BYTES = 50 * 1024 * 1024
         }
     },
 )
-async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONResponse:
+async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
+                   _user: Biller) -> JSONResponse:
     raw = await _read_limited(request)
     if not raw.strip():
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
@@ -64,9 +72,33 @@ async def post_edi(request: Request, client: ClientDep, _user: Biller) -> JSONRe
             "file_id": result.file_id,
             "stored": True,
         })
-    if result.pending_signals:
-        await signal_file(client, engine, result.file_id)
-    return JSONResponse(status_code=202, content=result.as_dict())
+    body = result.as_dict()
+    body.update(await _signal(client, settings, engine, result))
+    return JSONResponse(status_code=202, content=body)
+
+
+async def _signal(client: Client, settings: Settings, engine: Engine,
+                  result: IngestResult) -> dict[str, str]:
+    """`signals`: "sent" (before the answer: the file holds at most RECLAIM_EDI_INLINE_SIGNALS,
+    or it was signalled before, or it holds none), "queued" (the worker sends them:
+    `signal_workflow_id`), or "pending" (Temporal did not answer: the file is stored
+    unsignalled and the poller's outbox sweep sends it after RECLAIM_RECONCILE_GRACE)."""
+    if not result.pending_signals:
+        return {"signals": "sent"}
+    try:
+        if result.signal_count <= settings.edi_inline_signals:
+            await signal_file(client, engine, result.file_id)
+            return {"signals": "sent"}
+        # Thousands of signals would hold the request for seconds to minutes: the worker sends
+        # them (EdiSignalWorkflow) and GET /api/v1/edi/{id} says when they are (`signalled`).
+        workflow_id = await start_signal_workflow(client, settings, result.file_id)
+        return {"signals": "queued", "signal_workflow_id": workflow_id}
+    except RPCError as exc:
+        # The file is stored and the sweep will signal it: the request does not fail for that.
+        log.warning("Temporal did not take a stored file's signals; the outbox sweep will send "
+                    "them", extra={"file_id": result.file_id, "count": result.signal_count,
+                                   "status": exc.status.name})
+        return {"signals": "pending"}
 
 
 def _looks_like_x12(raw: bytes) -> bool:
@@ -128,6 +160,9 @@ def get_edi(file_id: RowId, session: SessionDep, _user: Reader, raw: bool = Fals
         "received_at": edi.received_at,
         "matched": edi.matched,
         "unmatched": edi.unmatched,
+        # Every claim's workflow has been sent the file's answers (after a 202 with "signals":
+        # "queued" or "pending", this turns true once the worker or the sweep has sent them).
+        "signalled": edi.signalled,
         "warnings": edi.warnings or [],
         "error": edi.error,
     }

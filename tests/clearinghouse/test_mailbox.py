@@ -22,7 +22,8 @@ async def test_submit_writes_the_837_whole_and_once(tmp_path: Path) -> None:
     box = clearinghouse_from_setting(f"mailbox:{tmp_path}", payer_url="unused")
     assert isinstance(box, MailboxClearinghouse)
     receipt = await box.submit(name="837-RC1-1.x12", x12="ISA*...~")
-    assert receipt.ack is None and receipt.reference == "837-RC1-1.x12"
+    assert receipt.ack is None
+    assert receipt.reference == "837-RC1-1.x12"
     await box.submit(name="837-RC1-1.x12", x12="something else")  # a retried activity
     assert (tmp_path / "outbox" / "837-RC1-1.x12").read_text() == "ISA*...~"
     assert not list((tmp_path / "outbox").glob("*.part"))

@@ -52,7 +52,8 @@ def test_upgrading_an_older_schema_keeps_the_data(tmp_path: Path) -> None:
     with engine.connect() as conn:
         claim = conn.execute(text("SELECT payer_id, total_charge, paid_amount FROM claim")).one()
         assert claim.payer_id == "SANDBOX"
-        assert float(claim.total_charge) == 150.0 and float(claim.paid_amount) == 120.0
+        assert float(claim.total_charge) == 150.0
+        assert float(claim.paid_amount) == 120.0
         assert conn.execute(text("SELECT username FROM \"user\"")).scalar_one() == "maria"
         # The newer revision's table is there and usable.
         assert conn.execute(text("SELECT count(*) FROM routingversion")).scalar_one() == 0
@@ -105,7 +106,8 @@ def test_the_denial_facts_are_derived_for_claims_denied_before_the_upgrade(
     engine.dispose()
     denied, never = rows
     assert denied.denied_at is not None
-    assert float(denied.recovered_amount) == 120.0 and bool(denied.overturned) is True
+    assert float(denied.recovered_amount) == 120.0
+    assert bool(denied.overturned) is True
     assert (never.denied_at, never.recovered_amount, never.overturned) == (None, None, None)
     assert month == "2026-10"
 

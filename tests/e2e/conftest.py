@@ -1,4 +1,5 @@
-"""The real stack as `make run` starts it (`reclaim up`), on free ports and a database of its own."""
+"""The real stack as `make run` starts it (`reclaim up`), on free ports and a database of its
+own."""
 
 from __future__ import annotations
 

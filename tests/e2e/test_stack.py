@@ -30,7 +30,8 @@ def test_a_claim_goes_from_post_to_paid_over_http(running_stack: RunningStack) -
     assert [s["frequency_code"] for s in detail["submissions"]] == ["1"]
     # Nothing about the patient reaches the logs.
     logs = running_stack.logs()
-    assert "Ann" not in logs.split() and "Lee" not in logs.split()
+    assert "Ann" not in logs.split()
+    assert "Lee" not in logs.split()
     assert "W123456789" not in logs
 
 

@@ -30,7 +30,8 @@ def test_facts_follow_the_rows_and_a_second_refresh_changes_nothing(db: Engine) 
         add_remittance(s, never, paid="100")
         claim = add_claim(s)
         denied = add_remittance(s, claim, paid="0", status_code="4")
-        assert claim.id is not None and never.id is not None
+        assert claim.id is not None
+        assert never.id is not None
         assert facts(s, claim.id) == (None, None, None)  # a zero payment is not yet a denial
         add_denial(s, claim, denied, created_at=FIRST)
         assert facts(s, claim.id) == (FIRST.replace(tzinfo=None), Decimal("0.00"), False)
@@ -59,5 +60,6 @@ def test_only_remittances_after_the_first_denied_one_count(db: Engine) -> None:
         paid_first = add_remittance(s, before, paid="70.00")
         denied_later = add_remittance(s, before, paid="0", attempt=2, status_code="4")
         add_denial(s, before, denied_later, created_at=FIRST)
-        assert before.id is not None and paid_first.id is not None
+        assert before.id is not None
+        assert paid_first.id is not None
         assert facts(s, before.id)[1:] == (Decimal("0.00"), False)

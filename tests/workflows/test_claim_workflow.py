@@ -40,7 +40,8 @@ async def test_happy_path_from_post_to_paid(stack: Stack) -> None:
     assert result.attempts == 1
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
-        assert claim is not None and claim.paid_amount > 0
+        assert claim is not None
+        assert claim.paid_amount > 0
         assert claim.clean_first_pass is True
         submission = session.exec(select(Submission).where(Submission.claim_id == claim_id)).one()
     assert validate_x12(submission.x12) == []
@@ -97,7 +98,8 @@ async def test_partial_payment_with_a_line_closed_as_duplicate(stack: Stack) -> 
     await stack.wait_status(claim_id, "partially_paid")
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
-        assert claim is not None and claim.paid_amount == Decimal("120.00")
+        assert claim is not None
+        assert claim.paid_amount == Decimal("120.00")
 
 
 async def test_worker_restart_in_the_middle_loses_nothing(stack: Stack) -> None:

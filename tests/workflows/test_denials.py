@@ -53,7 +53,8 @@ async def test_auto_fix_resubmits_a_replacement_that_is_paid(stack: Stack) -> No
     await stack.wait_status(claim_id, "paid")
     first, second = submissions(stack, claim_id)
     assert (first.frequency_code, second.frequency_code) == ("1", "7")
-    assert second.original_reference and f"REF*F8*{second.original_reference}~" in second.x12
+    assert second.original_reference
+    assert f"REF*F8*{second.original_reference}~" in second.x12
     assert "NM1*82*1*PATEL*RAJ" in second.x12.upper()
     assert "NM1*82" not in first.x12
     with Session(stack.engine) as session:
@@ -62,7 +63,8 @@ async def test_auto_fix_resubmits_a_replacement_that_is_paid(stack: Stack) -> No
         first_denial = session.exec(select(Denial).where(Denial.claim_id == claim_id)).one()
     assert routes == ["auto_fix"]
     # The denial facts the KPIs read, kept by the real ingestion and posting.
-    assert claim is not None and claim.denied_at is not None
+    assert claim is not None
+    assert claim.denied_at is not None
     assert claim.denied_at.replace(tzinfo=None) == first_denial.created_at.replace(tzinfo=None)
     assert claim.overturned is True
     assert claim.recovered_amount == claim.paid_amount > 0
@@ -92,7 +94,8 @@ async def test_appeal_letter_then_overturned_and_paid(stack: Stack) -> None:
     await stack.wait_letter(item.id)
     with Session(stack.engine) as session:
         letter = session.get(WorkItem, item.id).data["letter_html"]  # type: ignore[union-attr]
-    assert "CO-50" in letter and "Appeal" in letter
+    assert "CO-50" in letter
+    assert "Appeal" in letter
     await stack.complete(item, CompleteRequest(action="appeal_sent", user="bill"))
     handle = stack.client.get_workflow_handle(f"claim-{claim_id}")
     await handle.signal(ClaimWorkflow.appeal_decision, AppealDecision(decision="overturned"))
@@ -113,7 +116,8 @@ async def test_appeal_upheld_is_written_off_with_a_managers_approval(stack: Stac
     assert await stack.wait_status(claim_id, "written_off") == "written_off"
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
-    assert claim is not None and claim.denied_at is not None
+    assert claim is not None
+    assert claim.denied_at is not None
     assert (claim.overturned, claim.recovered_amount) == (False, 0)
 
 
@@ -132,7 +136,8 @@ async def test_front_desk_redirects_to_another_payer(stack: Stack, tmp_path) -> 
     await stack.pump()
     await stack.wait_status(claim_id, "paid")
     second = submissions(stack, claim_id)[1]
-    assert second.frequency_code == "1" and "REF*F8" not in second.x12
+    assert second.frequency_code == "1"
+    assert "REF*F8" not in second.x12
     assert "*PI*ACMEHEALTH~" in second.x12
 
 
@@ -162,7 +167,9 @@ async def test_reminder_then_escalation_at_their_times(stack: Stack, smtp: SmtpS
     assert "maria@clinic.test" in str(escalation["To"])
     with Session(stack.engine) as session:
         row = session.get(WorkItem, item.id)
-        assert row is not None and row.reminded_at and row.escalated_at
+        assert row is not None
+        assert row.reminded_at
+        assert row.escalated_at
 
 
 async def test_attempt_cap_escalates_to_a_manager(stack: Stack) -> None:
@@ -189,7 +196,8 @@ async def test_timely_filing_warning_then_missed(stack: Stack) -> None:
     claim_id = await stack.post(claim_doc(service_date=old, diagnoses=["E11", "I10"]))
     await stack.wait_status(claim_id, "needs_correction")
     warning = await stack.wait_item(claim_id, kind="deadline")
-    assert warning.queue == "front_desk" and "approaching" in warning.title
+    assert warning.queue == "front_desk"
+    assert "approaching" in warning.title
     await stack.env.sleep(timedelta(days=6))
     missed = await stack.wait_item_where(claim_id, queue="manager", kind="deadline")
     assert "passed" in missed.title
@@ -202,12 +210,14 @@ async def test_ma130_goes_again_as_a_new_original(stack: Stack) -> None:
         action="resubmit", corrections={"patient": {"member_id": "W55598765"}}))
     await stack.wait_status(claim_id, "submitted")
     second = submissions(stack, claim_id)[1]
-    assert second.frequency_code == "1" and "REF*F8" not in second.x12
+    assert second.frequency_code == "1"
+    assert "REF*F8" not in second.x12
     await stack.pump()
     await stack.wait_status(claim_id, "paid")
     with Session(stack.engine) as session:
         claim = session.get(Claim, claim_id)
-        assert claim is not None and claim.attempts == 2
+        assert claim is not None
+        assert claim.attempts == 2
 
 
 async def test_corrected_claim_window_warns_then_escalates(stack: Stack) -> None:

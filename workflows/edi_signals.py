@@ -1,0 +1,62 @@
+"""Started by POST /api/v1/edi for a file holding more signals than RECLAIM_EDI_INLINE_SIGNALS: the
+worker sends them after the API has answered 202 (id `edi-signals-<file_id>`, one per file)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.client import Client
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from activities.edi import (
+        EdiActivities,
+        SignalFileRequest,
+        SignalFileResult,
+        signal_workflow_id,
+    )
+    from reclaim.config import Settings
+
+# A page of 500 signals takes well under a second; a minute without one means the worker is gone.
+HEARTBEAT = timedelta(minutes=1)
+# A 50 MiB 835 holds a few hundred thousand claims: minutes of signals, never an hour.
+SIGNAL_TIMEOUT = timedelta(hours=1)
+SIGNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
+                           maximum_interval=timedelta(minutes=1), maximum_attempts=10)
+
+
+@workflow.defn
+class EdiSignalWorkflow:
+    @workflow.run
+    async def run(self, request: SignalFileRequest) -> SignalFileResult:
+        # Should every attempt fail, the file stays unsignalled and the poller's outbox sweep
+        # (reclaim/reconcile.py) sends it once this workflow has closed.
+        return await workflow.execute_activity_method(
+            EdiActivities.signal_stored_file,
+            request,
+            start_to_close_timeout=SIGNAL_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT,
+            retry_policy=SIGNAL_RETRY,
+        )
+
+
+async def start_signal_workflow(client: Client, settings: Settings, file_id: int) -> str:
+    """Hand a stored file's signals to the worker; its workflow id. Starting it again for the
+    same file is harmless: while one runs, or after one has completed (the file is signalled),
+    nothing new starts; only after a failed one does a new one start."""
+    workflow_id = signal_workflow_id(file_id)
+    try:
+        await client.start_workflow(
+            EdiSignalWorkflow.run,
+            SignalFileRequest(file_id=file_id),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    return workflow_id
