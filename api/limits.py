@@ -47,10 +47,11 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class RejectNulBytes:
-    """Pure ASGI middleware: a NUL in the path, a query parameter or a JSON body is a 422 naming
-    where. No route wants one, and PostgreSQL refuses NUL in text: it would surface as a 500 from
-    the first query that used the value (`GET /api/v1/claims?assignee=%00`), or, in a note that
-    travels through a workflow to an activity, as an activity failing on every retry. (EDI
+    """Pure ASGI middleware: a NUL in the path, a query parameter, a JSON body or a page's form
+    post is a 422 naming where. No route wants one, and PostgreSQL refuses NUL in text: it
+    would surface as a 500 from the first query that used the value
+    (`GET /api/v1/claims?assignee=%00`), or, in a note that travels through a workflow to an
+    activity, as an activity failing on every retry. (EDI
     uploads are not JSON: their NULs are replaced when the raw file is stored.)"""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -61,7 +62,8 @@ class RejectNulBytes:
             await self.app(scope, receive, send)
             return
         bad = _nul_field(scope)
-        if bad is None and _is_json(scope):
+        kind = _body_kind(scope)
+        if bad is None and kind is not None:
             messages: list[Message] = []
             while True:
                 message = await receive()
@@ -69,8 +71,10 @@ class RejectNulBytes:
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
             body = b"".join(m.get("body", b"") for m in messages)
-            if _JSON_NUL.search(body):
+            if kind == "json" and _JSON_NUL.search(body):
                 bad = _nul_path(body)
+            elif kind == "form" and (b"%00" in body or b"\x00" in body):
+                bad = _nul_in_pairs(body.decode("latin-1"), "body")
 
             async def replay() -> Message:
                 return messages.pop(0) if messages else await receive()
@@ -114,11 +118,26 @@ def _nul_response(field: str) -> JSONResponse:
     })
 
 
-def _is_json(scope: Scope) -> bool:
+def _body_kind(scope: Scope) -> str | None:
+    """"json" or "form" (a page's url-encoded form post) for the bodies checked for NUL; other
+    bodies (X12, multipart uploads) may carry any byte."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            return b"json" in value.lower()
-    return False
+            value = value.lower()
+            if b"json" in value:
+                return "json"
+            if value.startswith(b"application/x-www-form-urlencoded"):
+                return "form"
+            return None
+    return None
+
+
+def _nul_in_pairs(encoded: str, where: str) -> str | None:
+    """The first field of url-encoded pairs whose name or value holds a NUL."""
+    for name, value in parse_qsl(encoded, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\0") or where
+    return None
 
 
 def _nul_field(scope: Scope) -> str | None:
@@ -127,10 +146,7 @@ def _nul_field(scope: Scope) -> str | None:
     query = scope.get("query_string", b"").decode("latin-1")
     if "%00" not in query and "\x00" not in query:
         return None
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "\\0") or "query"
-    return None
+    return _nul_in_pairs(query, "query")
 
 
 def default_limits() -> dict[str, int]:

@@ -465,6 +465,30 @@ def test_a_bad_routing_table_is_not_saved(page_db: Engine, as_role: Any) -> None
         assert current_toml(session=s).startswith("# Denial routing")
 
 
+def test_a_nul_in_a_form_post_is_422_naming_the_field(page_db: Engine, as_role: Any,
+                                                     anon: TestClient) -> None:
+    """PostgreSQL refuses NUL in text: a form field carrying one would be a 500 (or a note
+    failing its activity on every retry). It is refused at the door, and nothing is stored."""
+    client = as_role("manager")
+    response = client.post("/admin/routing", data={
+        "csrf_token": csrf_of(client), "mode": "toml", "note": "sent\x00twice",
+        "table_toml": current_toml_text(page_db)})
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "note"
+    with Session(page_db) as s:
+        assert s.exec(select(RoutingVersion)).first() is None
+    response = anon.post("/login", data={"username": "cora\x00", "password": PASSWORD})
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "username"
+    # `%00` typed as text is three characters, not a NUL.
+    assert anon.post("/login", data={"username": "%00", "password": "x"}).status_code != 422
+
+
+def current_toml_text(engine: Engine) -> str:
+    with Session(engine) as s:
+        return current_toml(session=s)
+
+
 def test_admin_adds_a_user_who_can_sign_in(app: FastAPI, as_role: Any) -> None:
     admin = as_role("admin")
     response = admin.post("/admin/users", data={
