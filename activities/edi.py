@@ -7,7 +7,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -18,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file
+from reclaim.ingest import SignalCursor, ingest_file
 from reclaim.models import ClearinghouseCursor, EdiFile, utcnow
 from reclaim.reconcile import stale_answers, unsignalled_files
 from reclaim.temporal import deliver_signals, signal_file
@@ -56,6 +57,28 @@ SIGNAL_WORKFLOW_PREFIX = "edi-signals-"
 def signal_workflow_id(file_id: int) -> str:
     """The id of the EdiSignalWorkflow that sends a stored file's signals: one per file."""
     return f"{SIGNAL_WORKFLOW_PREFIX}{file_id}"
+
+
+def page_details(cursor: SignalCursor | None) -> list[int] | None:
+    """What signal_stored_file heartbeats once a page is delivered: the next page's cursor as
+    a JSON list, None when every page is."""
+    return None if cursor is None else [cursor[0], cursor[1]]
+
+
+def resume_from(details: Sequence[Any]) -> SignalCursor | None:
+    """The cursor an earlier attempt's last heartbeat left (page_details): (0, 0) when it left
+    none (the first attempt, or one that died before its first page), None when it had sent
+    every page."""
+    if not details:
+        return (0, 0)
+    last = details[0]
+    if last is None:
+        return None
+    if (isinstance(last, list | tuple) and len(last) == 2
+            and all(type(n) is int and n >= 0 for n in last)):
+        return (last[0], last[1])
+    log.warning("heartbeat details are no page cursor; signalling the file from its start")
+    return (0, 0)
 
 
 class EdiActivities:
@@ -113,10 +136,11 @@ class EdiActivities:
     @activity.defn
     async def signal_stored_file(self, request: SignalFileRequest) -> SignalFileResult:
         """Every signal of a file POST /api/v1/edi stored but did not signal (it held more than
-        RECLAIM_EDI_INLINE_SIGNALS), a page at a time, heartbeating after each page; then the
-        file is marked signalled. Idempotent: a file already marked signalled returns at once,
-        and a retry after a failure part-way sends the file again (workflows ignore the events
-        they already have)."""
+        RECLAIM_EDI_INLINE_SIGNALS), a page at a time, heartbeating the next page's cursor once
+        a page is delivered; then the file is marked signalled. Idempotent: a file already
+        marked signalled returns at once, and a retry after a failure part-way resumes after the
+        last page the failed attempt heartbeated (a page it was sending when it died is sent
+        again: workflows ignore the events they already have)."""
         file_id = request.file_id
 
         def state() -> tuple[str, bool] | None:
@@ -131,7 +155,13 @@ class EdiActivities:
             log.warning("asked to signal a file that holds no signals",
                         extra={"file_id": file_id})
             return SignalFileResult(file_id=file_id, outcome="nothing_to_signal")
-        await signal_file(self.client, self.engine, file_id, on_page=activity.heartbeat)
+        info = activity.info()
+        after = resume_from(info.heartbeat_details)
+        if after != (0, 0):
+            log.info("resuming a file's signals after the pages an earlier attempt sent",
+                     extra={"file_id": file_id, "attempt": info.attempt})
+        await signal_file(self.client, self.engine, file_id, after=after,
+                          on_page=lambda cursor: activity.heartbeat(page_details(cursor)))
         return SignalFileResult(file_id=file_id, outcome="signalled")
 
     async def drain_outbox(self) -> int:
@@ -144,7 +174,10 @@ class EdiActivities:
             with session_scope(self.engine) as session:
                 return unsignalled_files(session=session, grace=grace)
 
-        heartbeat = activity.heartbeat if activity.in_activity() else None
+        def heartbeat(_next: SignalCursor | None) -> None:
+            if activity.in_activity():
+                activity.heartbeat()  # the poller's liveness only: it never resumes from these
+
         files = await asyncio.to_thread(find)
         signalled = 0
         for file_id in files:

@@ -78,24 +78,27 @@ async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: 
 
 
 async def signal_file(client: Client, engine: Engine, file_id: int, *,
-                      on_page: Callable[[], None] | None = None) -> None:
+                      after: SignalCursor | None = (0, 0),
+                      on_page: Callable[[SignalCursor | None], None] | None = None) -> None:
     """Every signal of a stored file, read and sent a page at a time (a 10,000-claim 835 never
     holds its 10,000 signals at once), then the file marked signalled. The flag is the outbox:
     a failure part-way leaves the file to be signalled again, and workflows ignore an event
-    they already have. `on_page` runs after each page (an activity's heartbeat)."""
-    def page(after: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
+    they already have. `on_page` runs once a page is delivered, with the cursor of the next (None
+    once none is left: only the marking remains), for an activity to heartbeat; `after`, such a
+    cursor from an earlier attempt, skips the pages it delivered (None: all of them)."""
+    def page(start: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
         with session_scope(engine) as session:
-            return signal_page(session=session, file_id=file_id, after=after)
+            return signal_page(session=session, file_id=file_id, after=start)
 
     def mark() -> None:
         with session_scope(engine) as session:
             mark_signalled(session=session, file_id=file_id)
 
-    cursor: SignalCursor | None = (0, 0)
+    cursor: SignalCursor | None = after
     while cursor is not None:
         signals, cursor = await asyncio.to_thread(page, cursor)
         if signals:
             await deliver_signals(client, signals)
         if on_page is not None:
-            on_page()
+            on_page(cursor)
     await asyncio.to_thread(mark)

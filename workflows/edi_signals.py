@@ -21,8 +21,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from reclaim.config import Settings
 
-# A page of 500 signals takes well under a second; a minute without one means the worker is gone.
-HEARTBEAT = timedelta(minutes=1)
+# A page of 500 signals takes about a second; 20 s without one means the worker is gone. The SDK
+# sends heartbeats at most every 0.8 x this, so a worker killed outright resends at most the
+# pages of the last 16 s when the retry resumes from the last cursor the server holds.
+HEARTBEAT = timedelta(seconds=20)
 # A 50 MiB 835 holds a few hundred thousand claims: minutes of signals, never an hour.
 SIGNAL_TIMEOUT = timedelta(hours=1)
 SIGNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),

@@ -4,6 +4,7 @@ polls, so every signal stays in its history to be counted."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,8 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 import activities.edi
+import reclaim.ingest
+import reclaim.temporal
 from activities.edi import EdiActivities, SignalFileRequest
 from api.app import create_app
 from reclaim.auth import create_user
@@ -252,3 +255,92 @@ async def test_the_signalling_activity_is_idempotent(
         missing = await env.run(activities.signal_stored_file,
                                 SignalFileRequest(file_id=10**9))
         assert missing.outcome == "nothing_to_signal"
+
+
+class WorkerDied(Exception):
+    """Stands for the worker crashing part-way through the activity."""
+
+
+async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent(
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five claims, pages of two: the first attempt dies sending the second page, the retry
+    (given the first attempt's last heartbeat, as Temporal gives it) sends the second and third
+    pages only and dies marking the file, the last retry only marks it: each claim has its 835
+    once. Sent again from the start, the first two would have it twice."""
+    client = dev_env.client
+    monkeypatch.setattr(reclaim.ingest, "SIGNAL_PAGE", 2)
+    async with waiting_claims(client, engine, 5) as ids:
+        with session_scope(engine) as session:
+            stored = ingest_file(session=session, raw=era_for(ids), source="test",
+                                 collect_signals=False)
+        assert (stored.pending_signals, stored.signal_count) == (True, 5)
+        file_id = stored.file_id
+        activities = EdiActivities(engine=engine, client=client, clearinghouse=NoPayer(),  # type: ignore[arg-type]
+                                   settings=settings)
+        request = SignalFileRequest(file_id=file_id)
+
+        async def counts() -> list[int]:
+            return [await signals_of_file(client, i, file_id) for i in ids]
+
+        def attempt(number: int, details: list[Any]) -> tuple[ActivityEnvironment, list[Any]]:
+            """An attempt as Temporal runs a retry: given the last heartbeat's details."""
+            env = ActivityEnvironment()
+            env.info = dataclasses.replace(env.info, attempt=number, heartbeat_details=details)
+            beats: list[Any] = []
+            env.on_heartbeat = lambda *d: beats.append(list(d))
+            return env, beats
+
+        sent: list[int] = []
+        deliver = reclaim.temporal.deliver_signals
+
+        async def dies_on_the_second_page(client: Client, signals: list[Any],
+                                          **kwargs: Any) -> int:
+            if sent:
+                raise WorkerDied
+            sent.append(await deliver(client, signals, **kwargs))
+            return sent[-1]
+
+        first, beats = attempt(1, [])
+        with monkeypatch.context() as patched:
+            patched.setattr(reclaim.temporal, "deliver_signals", dies_on_the_second_page)
+            with pytest.raises(WorkerDied):
+                await first.run(activities.signal_stored_file, request)
+        # The 835 has no 999/277CA answers: an empty page of them, then the remittances' first
+        # page, each heartbeated as the next page's cursor; nothing for the page that failed.
+        assert beats == [[[1, 0]], [[1, 2]]]
+        assert sent == [2]
+        assert await counts() == [1, 1, 0, 0, 0]
+        assert not signalled(engine, file_id)
+
+        def marking_fails(**_: Any) -> None:
+            raise WorkerDied
+
+        second, beats = attempt(2, beats[-1])
+        with monkeypatch.context() as patched:
+            patched.setattr(reclaim.temporal, "mark_signalled", marking_fails)
+            with pytest.raises(WorkerDied):
+                await second.run(activities.signal_stored_file, request)
+        assert await counts() == [1, 1, 1, 1, 1]  # from the start, the first two: 2
+        assert beats == [[[1, 4]], [None]]
+        assert not signalled(engine, file_id)
+
+        third, beats = attempt(3, beats[-1])
+        result = await third.run(activities.signal_stored_file, request)
+        assert result.outcome == "signalled"
+        assert beats == []
+        assert signalled(engine, file_id)
+        assert await counts() == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(("details", "expected"), [
+    ([], (0, 0)), ([[1, 250]], (1, 250)), ([(0, 7)], (0, 7)), ([None], None),
+    (["1,250"], (0, 0)), ([[1, True]], (0, 0)), ([[1, -1]], (0, 0)), ([[1, 2, 3]], (0, 0)),
+])
+def test_a_retry_starts_from_its_heartbeat_or_else_the_files_start(
+    details: list[Any], expected: tuple[int, int] | None,
+) -> None:
+    assert activities.edi.resume_from(details) == expected
+    # What the activity heartbeats reads back as the same cursor.
+    assert activities.edi.resume_from([activities.edi.page_details(expected)]) == expected
