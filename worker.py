@@ -27,6 +27,7 @@ from activities.claims import ClaimActivities
 from activities.edi import EdiActivities, PollRequest
 from activities.work import WorkActivities
 from reclaim.clearinghouse import Clearinghouse, clearinghouse_from_setting
+from reclaim.codes import icd10
 from reclaim.config import Settings
 from reclaim.db import get_engine
 from reclaim.metrics import worker_runtime
@@ -53,6 +54,9 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     max_cached_workflows: int = 1000,
 ) -> Worker:
+    # The ICD-10-CM code set takes about 2 s to load: at start-up, not in the first claim's
+    # scrub (once per process; later workers reuse it).
+    icd10.preload()
     claims = ClaimActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
                              client=client)
     work = WorkActivities(engine=engine, settings=settings)

@@ -19,6 +19,7 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -101,7 +102,7 @@ class RoutingTable(BaseModel):
     description: str = ""
 
     @computed_field  # type: ignore[prop-decorator]
-    @property
+    @cached_property  # the table is read, never changed, once parsed
     def table_version(self) -> str:
         canonical = json.dumps(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Text
@@ -39,8 +40,16 @@ def latest_version(*, session: Session) -> RoutingVersion | None:
 
 
 def current_toml(*, session: Session) -> str:
-    version = latest_version(session=session)
-    return version.table_toml if version else DEFAULT_TABLE_PATH.read_text(encoding="utf-8")
+    return _toml_of(latest_version(session=session))
+
+
+def _toml_of(version: RoutingVersion | None) -> str:
+    return version.table_toml if version else _default_toml()
+
+
+@cache
+def _default_toml() -> str:
+    return DEFAULT_TABLE_PATH.read_text(encoding="utf-8")
 
 
 def parse_toml(text: str, *, source: str) -> RoutingTable:
@@ -52,10 +61,16 @@ def parse_toml(text: str, *, source: str) -> RoutingTable:
 
 
 def current_table(*, session: Session) -> RoutingTable:
-    """The routing table in force (what the router should read)."""
+    """The routing table in force (what the router should read). Parsed once per version and
+    process: every remittance posted reads it. Callers must not change the table they get."""
     version = latest_version(session=session)
     source = f"version {version.id}" if version else str(DEFAULT_TABLE_PATH)
-    return parse_toml(current_toml(session=session), source=source)
+    return _parsed(_toml_of(version), source)
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> RoutingTable:
+    return parse_toml(text, source=source)
 
 
 def save_version(*, session: Session, author: str, note: str, table_toml: str) -> RoutingVersion:

@@ -77,6 +77,11 @@ def _lib() -> ModuleType:
     return simple_icd_10_cm
 
 
+def preload() -> None:
+    """Load the code set now (the worker's start-up) rather than on the first claim scrubbed."""
+    _lib()
+
+
 def release() -> CodeSetRelease:
     """The ICD-10-CM release codes are checked against."""
     return _release
