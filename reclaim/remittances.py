@@ -99,7 +99,8 @@ def post_remittance(
     remittance.outcome = outcome
     session.add(claim)
     session.add(remittance)
-    refresh_denial_facts(session, [claim_id])
+    if findings or claim.denied_at is not None:  # a claim never denied has no facts to keep
+        refresh_denial_facts(session, [claim_id])
     return RemittanceOutcome(
         outcome=outcome,
         paid=payment.paid,
