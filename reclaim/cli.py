@@ -141,10 +141,10 @@ def up(
 
     me = [sys.executable, "-m", "reclaim.cli"]
     try:
-        if "temporal" not in skipped and not settings.temporal_address:
+        if _starts("temporal", settings, skipped):
             start("temporal", _temporal_command(settings))
             _wait_port("127.0.0.1", settings.temporal_port, "Temporal", children)
-        if "smtp" not in skipped and not settings.smtp_host:
+        if _starts("smtp", settings, skipped):
             start("smtp", [*me, "smtp-sink"])
             env["RECLAIM_SMTP_HOST"] = "127.0.0.1"
             _wait_port("127.0.0.1", settings.smtp_port, "SMTP sink", children)
@@ -177,14 +177,21 @@ def _temporal_command(settings: Settings) -> list[str]:
     return args
 
 
+def _starts(part: str, settings: Settings, skipped: set[str]) -> bool:
+    """Whether `reclaim up` starts this part: not skipped, and (for Temporal and the mail sink)
+    not replaced by one configured elsewhere."""
+    elsewhere = {"temporal": settings.temporal_address, "smtp": settings.smtp_host}
+    return part not in skipped and not elsewhere.get(part)
+
+
 def _listeners(settings: Settings, skipped: set[str]) -> list[tuple[str, str, int, str]]:
     """(part, host, port, the setting that moves it) for each listener `up` will start."""
     wanted: list[tuple[str, str, int, str]] = []
-    if "temporal" not in skipped and not settings.temporal_address:
+    if _starts("temporal", settings, skipped):
         wanted += [("Temporal", "127.0.0.1", settings.temporal_port, "RECLAIM_TEMPORAL_PORT"),
                    ("Temporal UI", "127.0.0.1", settings.temporal_ui_port,
                     "RECLAIM_TEMPORAL_UI_PORT")]
-    if "smtp" not in skipped and not settings.smtp_host:
+    if _starts("smtp", settings, skipped):
         wanted.append(("SMTP sink", "127.0.0.1", settings.smtp_port, "RECLAIM_SMTP_PORT"))
     if "payer" not in skipped:
         wanted.append(("sandbox payer", settings.payer_host,
@@ -256,11 +263,11 @@ def _banner(settings: Settings, skipped: set[str], logins: list[tuple[str, str]]
     url = settings.resolved_public_url
     console.rule("[bold]Reclaim is running")
     console.print(f"  Web and API   {url}   (OpenAPI: {url}/docs)")
-    if "temporal" not in skipped and not settings.temporal_address:
+    if _starts("temporal", settings, skipped):
         console.print(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
     if "payer" not in skipped:
         console.print(f"  Sandbox payer {settings.payer_url}/submissions")
-    if "smtp" not in skipped and not settings.smtp_host:
+    if _starts("smtp", settings, skipped):
         console.print(f"  Mail sink     smtp://127.0.0.1:{settings.smtp_port}"
                       f"  (read at {url}/mail)")
     if logins:

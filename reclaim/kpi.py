@@ -580,7 +580,7 @@ def top_denial_reasons(*, session: Session, claim_filter: ClaimFilter, today: da
                         limit)
 
 
-def _kpis(f: ClaimFilter, parts: Mapping[str, Any]) -> Kpis:
+def _kpis(f: ClaimFilter, parts: Mapping[str, Any], today: date) -> Kpis:
     t = _group_totals(parts["groups"])
     d = parts["denials"]
     appeal_avg, appeal_count = parts["appeal"]
@@ -589,7 +589,7 @@ def _kpis(f: ClaimFilter, parts: Mapping[str, Any]) -> Kpis:
         return f.link(cohort=cohort, **extra)
 
     return Kpis(
-        as_of=parts["today"], payer=f.payer, date_from=f.date_from, date_to=f.date_to,
+        as_of=today, payer=f.payer, date_from=f.date_from, date_to=f.date_to,
         clean_claim_rate=_ratio(t["clean"], t["scrubbed"], link("clean"), link("scrubbed")),
         first_pass_resolution_rate=_ratio(t["fpr"], t["adjudicated"],
                                           link("first_pass_resolved"), link("adjudicated")),
@@ -633,7 +633,7 @@ def compute_kpis(
     f = claim_filter.period()
     conditions = claim_conditions(f, today=today, now=now)
     parts = side_by_side(session, _kpi_jobs(f, conditions, today))
-    return _kpis(f, {**parts, "today": today})
+    return _kpis(f, parts, today)
 
 
 def dashboard(*, session: Session, claim_filter: ClaimFilter, today: date,
@@ -646,7 +646,7 @@ def dashboard(*, session: Session, claim_filter: ClaimFilter, today: date,
     jobs["trend"] = lambda s: denial_trend(session=s, claim_filter=f, today=today, now=now)
     parts = side_by_side(session, jobs)
     return Dashboard(
-        kpis=_kpis(f, {**parts, "today": today}),
+        kpis=_kpis(f, parts, today),
         statuses=_statuses(parts["groups"], f),
         queues=parts["queues"],
         trend=parts["trend"],
