@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -42,6 +43,20 @@ from workflows.work_item import WorkItemWorkflow
 log = logging.getLogger("reclaim.worker")
 POLL_SCHEDULE = "clearinghouse-poll"
 POLL_EVERY = timedelta(minutes=1)
+# Activities the worker takes at once. More than its database threads on purpose: the server
+# hands a workflow's next activity straight back with the workflow task (eager execution) only
+# while a slot is free; the activity then waits its turn for a database thread.
+ACTIVITY_SLOTS = 256
+
+
+def use_database_threads(settings: Settings) -> ThreadPoolExecutor:
+    """The worker's database threads (RECLAIM_WORKER_DB_THREADS): its sync activities run on
+    them, and, as the running event loop's default executor, everything its async activities
+    hand to asyncio.to_thread. Call in the worker's own process, then pass to build_worker."""
+    executor = ThreadPoolExecutor(max_workers=settings.resolved_worker_db_threads,
+                                  thread_name_prefix="reclaim-db")
+    asyncio.get_running_loop().set_default_executor(executor)
+    return executor
 
 
 def build_worker(
@@ -62,36 +77,43 @@ def build_worker(
     work = WorkActivities(engine=engine, settings=settings)
     edi = EdiActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
                         client=client)
-    return Worker(
-        client,
-        task_queue=task_queue or settings.task_queue,
-        workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow,
-                   DailyDigestWorkflow, EdiSignalWorkflow],
-        activities=[
-            claims.load_claim_context,
-            claims.record_status,
-            claims.scrub_claim,
-            claims.apply_correction,
-            claims.submit_claim,
-            claims.record_remittance,
-            claims.apply_auto_fix,
-            claims.write_off_needs_approval,
-            work.create_work_item,
-            work.close_work_item,
-            work.check_correction,
-            work.write_appeal_letter,
-            work.notify,
-            work.send_daily_digests,
-            edi.poll_clearinghouse,
-            edi.signal_stored_file,
-        ],
-        activity_executor=executor or ThreadPoolExecutor(max_workers=64),
-        max_concurrent_activities=64,
-        # Workflow activations hold the GIL: a few at a time beat 64 threads taking turns
-        # (bench/throughput.py: +20% claims/s, -10% CPU per claim on 2 cores).
-        max_concurrent_workflow_tasks=8,
-        max_cached_workflows=max_cached_workflows,
-    )
+    if executor is None:
+        executor = ThreadPoolExecutor(max_workers=settings.resolved_worker_db_threads,
+                                      thread_name_prefix="reclaim-db")
+    with warnings.catch_warnings():
+        # "max_concurrent_activities is N but activity_executor's max_workers is only M": meant
+        # (ACTIVITY_SLOTS).
+        warnings.filterwarnings("ignore", message="Worker max_concurrent_activities")
+        return Worker(
+            client,
+            task_queue=task_queue or settings.task_queue,
+            workflows=[ClaimWorkflow, WorkItemWorkflow, ClearinghousePollWorkflow,
+                       DailyDigestWorkflow, EdiSignalWorkflow],
+            activities=[
+                claims.load_claim_context,
+                claims.record_status,
+                claims.scrub_claim,
+                claims.apply_correction,
+                claims.submit_claim,
+                claims.record_remittance,
+                claims.apply_auto_fix,
+                claims.write_off_needs_approval,
+                work.create_work_item,
+                work.close_work_item,
+                work.check_correction,
+                work.write_appeal_letter,
+                work.notify,
+                work.send_daily_digests,
+                edi.poll_clearinghouse,
+                edi.signal_stored_file,
+            ],
+            activity_executor=executor,
+            max_concurrent_activities=ACTIVITY_SLOTS,
+            # Workflow activations hold the GIL: a few at a time beat 64 threads taking turns
+            # (bench/throughput.py: +20% claims/s, -10% CPU per claim on 2 cores).
+            max_concurrent_workflow_tasks=8,
+            max_cached_workflows=max_cached_workflows,
+        )
 
 
 async def ensure_poll_schedule(client: Client, settings: Settings) -> None:
@@ -141,7 +163,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     engine = get_engine(settings.resolved_database_url)
     clearinghouse = clearinghouse_from_setting(settings.clearinghouse,
                                                payer_url=settings.payer_url)
-    worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse)
+    worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse,
+                          executor=use_database_threads(settings))
     await ensure_poll_schedule(client, settings)
     await ensure_digest_schedule(client, settings)
     started = await start_orphans(engine=engine, client=client, settings=settings)

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from reclaim import metrics, payers, scrubbing
 from reclaim.claims import CorrectionError, record_event
 from reclaim.claims import apply_correction as apply_claim_correction
-from reclaim.clearinghouse import Clearinghouse, ClearinghouseError
+from reclaim.clearinghouse import Clearinghouse, ClearinghouseError, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import IngestResult, ingest_file
@@ -27,7 +27,7 @@ from reclaim.models import Claim
 from reclaim.remittances import auto_fix, post_remittance
 from reclaim.routing_store import current_table
 from reclaim.submissions import build_submission, mark_sent
-from reclaim.temporal import signal_file
+from reclaim.temporal import COLLECT_SIGNALS, signal_ingested
 from workflows.types import (
     ApplyCorrection,
     AutoFixOutcome,
@@ -131,12 +131,12 @@ class ClaimActivities:
             receipt = await self.clearinghouse.submit(name=name, x12=x12)
         except ClearinghouseError as exc:
             raise ApplicationError(str(exc), type="ClearinghouseError") from exc
-        first_send = await asyncio.to_thread(self._mark_sent, ref.submission_id,
-                                             receipt.reference)
+        first_send, ack = await asyncio.to_thread(self._record_receipt, ref.submission_id,
+                                                  receipt, f"999-{name}")
         if first_send:
             metrics.claim_submitted(frequency_code=ref.frequency_code)
-        if receipt.ack:
-            await self._ingest(receipt.ack, source="clearinghouse", filename=f"999-{name}")
+        if ack is not None and self.client is not None:
+            await signal_ingested(self.client, self.engine, ack)
         return ref
 
     def _build(self, request: SubmitRequest) -> tuple[SubmissionRef, str]:
@@ -157,19 +157,18 @@ class ClaimActivities:
             )
             return ref, submission.x12
 
-    def _mark_sent(self, submission_id: int, reference: str | None) -> bool:
+    def _record_receipt(self, submission_id: int, receipt: Receipt,
+                        ack_name: str) -> tuple[bool, IngestResult | None]:
+        """The send recorded, then the 999 the clearinghouse answered with (if it did) stored and
+        read, its signals collected: one session. Whether this was the first send."""
         with session_scope(self.engine) as session:
-            return mark_sent(session=session, submission_id=submission_id, reference=reference)
-
-    async def _ingest(self, content: str, *, source: str, filename: str) -> None:
-        def store() -> IngestResult:
-            with session_scope(self.engine) as session:
-                return ingest_file(session=session, raw=content, source=source,
-                                   filename=filename, collect_signals=False)
-
-        result = await asyncio.to_thread(store)
-        if self.client is not None and result.pending_signals:
-            await signal_file(self.client, self.engine, result.file_id)
+            first = mark_sent(session=session, submission_id=submission_id,
+                              reference=receipt.reference)
+            session.commit()
+            if not receipt.ack:
+                return first, None
+            return first, ingest_file(session=session, raw=receipt.ack, source="clearinghouse",
+                                      filename=ack_name, collect_signals=COLLECT_SIGNALS)
 
     @activity.defn
     def record_remittance(self, request: RemittanceRequest) -> RemittanceOutcome:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -22,7 +23,7 @@ from reclaim.db import session_scope
 from reclaim.ingest import SignalCursor, ingest_file
 from reclaim.models import ClearinghouseCursor, EdiFile, utcnow
 from reclaim.reconcile import stale_answers, unsignalled_files
-from reclaim.temporal import deliver_signals, signal_file
+from reclaim.temporal import COLLECT_SIGNALS, deliver_signals, signal_file, signal_ingested
 
 log = logging.getLogger(__name__)
 CURSOR = "clearinghouse"
@@ -98,19 +99,22 @@ class EdiActivities:
         deadline = time.monotonic() + request.run_seconds
         files = failed = resignalled = 0
         next_sweep = time.monotonic()
+        # Only this run moves the cursor (the schedule runs one poll at a time): it is read once.
+        cursor = await asyncio.to_thread(self._cursor)
         while True:
             if time.monotonic() >= next_sweep:
                 await self.drain_outbox()
                 resignalled += await self.resignal_stale()
                 next_sweep = time.monotonic() + self.settings.reconcile_every.total_seconds()
-            batch = await self.clearinghouse.fetch(after=await asyncio.to_thread(self._cursor))
+            batch = await self.clearinghouse.fetch(after=cursor)
             for inbound in batch:
-                problem = await self.ingest(inbound.content, filename=inbound.name)
+                problem = await self.ingest(inbound.content, filename=inbound.name,
+                                            position=inbound.position)
                 files += 1
                 failed += 0 if problem is None else 1
                 await self.clearinghouse.done(inbound, ok=problem is None,
                                               reason=f"unreadable X12: {problem}")
-                await asyncio.to_thread(self._advance, inbound.position)
+                cursor = inbound.position if inbound.position.isdigit() else cursor
                 activity.heartbeat(inbound.position)
             activity.heartbeat()
             if time.monotonic() >= deadline:
@@ -118,19 +122,25 @@ class EdiActivities:
             if not batch:
                 await asyncio.sleep(request.interval_seconds)
 
-    async def ingest(self, content: str, *, filename: str) -> str | None:
-        """Store, read and signal one file; the reason it could not be read, or None."""
+    async def ingest(self, content: str, *, filename: str,
+                     position: str | None = None) -> str | None:
+        """Store, read and signal one file, then move the cursor past `position` (with the file's
+        signalled flag, in one transaction); the reason it could not be read, or None."""
         def store():  # type: ignore[no-untyped-def]
             with session_scope(self.engine) as session:
                 return ingest_file(session=session, raw=content, source="clearinghouse",
-                                   filename=filename, collect_signals=False)
+                                   filename=filename, collect_signals=COLLECT_SIGNALS)
+
+        def advance(session: Session) -> None:
+            if position is not None:
+                advance_cursor(session, position)
 
         result = await asyncio.to_thread(store)
         if result.error is not None:
             log.warning("clearinghouse file unreadable", extra={"file_id": result.file_id})
+            await asyncio.to_thread(self._advance, position)
             return str(result.error.get("detail") or "unreadable")
-        if result.pending_signals:
-            await signal_file(self.client, self.engine, result.file_id)
+        await signal_ingested(self.client, self.engine, result, also=advance)
         return None
 
     @activity.defn
@@ -232,11 +242,17 @@ class EdiActivities:
             row = session.get(ClearinghouseCursor, CURSOR)
             return str(row.position) if row else "0"
 
-    def _advance(self, position: str) -> None:
-        if not position.isdigit():
-            return  # a mailbox moves files out of the inbox instead of keeping a cursor
-        with session_scope(self.engine) as session:
-            row = session.get(ClearinghouseCursor, CURSOR) or ClearinghouseCursor(name=CURSOR)
-            row.position = max(row.position, int(position))
-            row.updated_at = utcnow()
-            session.add(row)
+    def _advance(self, position: str | None) -> None:
+        if position is not None:
+            with session_scope(self.engine) as session:
+                advance_cursor(session, position)
+
+
+def advance_cursor(session: Session, position: str) -> None:
+    """The clearinghouse cursor moved past `position` (never back); the caller commits."""
+    if not position.isdigit():
+        return  # a mailbox moves files out of the inbox instead of keeping a cursor
+    row = session.get(ClearinghouseCursor, CURSOR) or ClearinghouseCursor(name=CURSOR)
+    row.position = max(row.position, int(position))
+    row.updated_at = utcnow()
+    session.add(row)

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.models import Claim, DirectoryProvider, Submission
 from reclaim.schemas import ClaimDocument
-from worker import build_worker, ensure_poll_schedule
+from worker import build_worker, ensure_poll_schedule, use_database_threads
 from workflows.claim import CLAIM_STATUS, PAYER_ID
 from workflows.start import start_claim_workflow
 from workflows.types import ClaimResult, EdiEvent
@@ -135,7 +136,9 @@ def bare_worker(claims: Worker, task_queue: str, log: StepLog) -> Worker:
     config: Any = claims.config()
     config.update(task_queue=task_queue, workflows=[BareWorkflow, BareChild],
                   activities=[BareActivities(log).noop])
-    return Worker(**config)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Worker max_concurrent_activities")  # as there
+        return Worker(**config)
 
 
 # ---------------------------------------------------------------- driving
@@ -284,7 +287,9 @@ async def _with_stack(args: argparse.Namespace, settings: Settings) -> dict[str,
     clearinghouse = SandboxClearinghouse(settings.payer_url)
     try:
         client = env.client
-        worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse)
+        # As run_worker does: the database threads are also the loop's default executor.
+        worker = build_worker(client, settings, engine=engine, clearinghouse=clearinghouse,
+                              executor=use_database_threads(settings))
         log = StepLog(asyncio.get_running_loop())
         bare = bare_worker(worker, "bench-bare", log)
         async with worker, bare:

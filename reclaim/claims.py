@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from reclaim.models import (
@@ -150,24 +151,30 @@ def record_event(
     status: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> bool:
-    """Append to the timeline and move the projected status; False when already recorded."""
-    exists = session.exec(
-        select(ClaimEvent.id).where(ClaimEvent.claim_id == claim_id, ClaimEvent.key == key)
+    """Append to the timeline and move the projected status; False when already recorded.
+    Core statements on the session's connection (the projection's hottest write: several per
+    claim): a Claim already loaded in this session does not see the new status."""
+    connection = session.connection()
+    events = ClaimEvent.__table__  # type: ignore[attr-defined]
+    exists = connection.execute(
+        sa_select(events.c.id).where(events.c.claim_id == claim_id, events.c.key == key)
     ).first()
     if exists is not None:
         return False
-    session.add(
-        ClaimEvent(claim_id=claim_id, key=key, kind=kind, status=status, message=message,
-                   data=data or {})
-    )
+    now = utcnow()
+    connection.execute(events.insert().values(
+        claim_id=claim_id, key=key, at=now, kind=kind, status=status, message=message,
+        data=data or {},
+    ))
     if status is not None:
         # One UPDATE: loading the claim would read (and parse) its whole JSON document.
-        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+        values: dict[str, Any] = {"status": status, "updated_at": now}
         if kind == "closed":
-            values["closed_at"] = values["updated_at"]
+            values["closed_at"] = now
         if status == "denied" and data and data.get("route"):
             values["denial_route"] = data["route"]
-        session.execute(update(Claim).where(col(Claim.id) == claim_id).values(**values))
+        claims = Claim.__table__  # type: ignore[attr-defined]
+        connection.execute(claims.update().where(claims.c.id == claim_id).values(**values))
     return True
 
 

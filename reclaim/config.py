@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     payer_port: int | None = None  # default: the port of payer_url
     clearinghouse: str = "sandbox"  # "sandbox" | "mailbox:PATH"
     clearinghouse_poll_seconds: float = Field(default=1.0, gt=0)
+    # Threads the worker runs its database work on; unset: 1 on SQLite, 4 on PostgreSQL.
+    worker_db_threads: int | None = Field(default=None, ge=1, le=256)
     # The poller's sweep for payer answers stored but not acted on (reclaim.reconcile).
     reconcile_grace: timedelta = timedelta(seconds=60)
     reconcile_every: timedelta = timedelta(seconds=30)
@@ -74,6 +76,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'reclaim.db').resolve()}"
+
+    @property
+    def resolved_worker_db_threads(self) -> int:
+        """SQLite writes one transaction at a time: a second thread only waits for the write
+        lock and takes turns with the first for the GIL (bench/README.md, throughput)."""
+        if self.worker_db_threads is not None:
+            return self.worker_db_threads
+        return 1 if self.resolved_database_url.startswith("sqlite") else 4
 
     @property
     def resolved_temporal_address(self) -> str:

@@ -64,8 +64,9 @@ class IngestResult:
     error: dict[str, Any] | None = None
     signals: list[ClaimSignal] = field(default_factory=list)
     # The file's signals are not confirmed yet (`signalled` is the outbox): `signals` holds them
-    # unless the caller asked to page them itself (`signal_page`).
+    # when `signals_collected`, else the caller pages them itself (`signal_page`).
     pending_signals: bool = False
+    signals_collected: bool = False
     # How many claim signals the file holds (its matched 999/277CA answers and remittances: one
     # signal each), known from reading it, whether or not they are still pending.
     signal_count: int = 0
@@ -93,13 +94,15 @@ def decode(raw: bytes | str) -> str:
 
 def ingest_file(
     *, session: Session, raw: bytes | str, source: str = "api", filename: str | None = None,
-    collect_signals: bool = True,
+    collect_signals: bool | int = True,
 ) -> IngestResult:
     """Store and read one file. Commits the raw file before reading it, so a file that fails to
     read is still kept (with its error) and a crash mid-way loses nothing.
 
     `collect_signals=False` leaves `signals` empty for a caller that reads them a page at a time
-    (`signal_page`, while `pending_signals` says there are any): a big 835's are thousands."""
+    (`signal_page`, while `pending_signals` says there are any): a big 835's are thousands. A
+    number N collects them only for a file that holds at most N (a small file's signals come
+    with its reading; a big one's are paged)."""
     data = raw.encode() if isinstance(raw, str) else raw
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).first()
@@ -141,14 +144,14 @@ def ingest_file(
 
 
 def mark_signalled(*, session: Session, file_id: int) -> None:
-    edi = session.get(EdiFile, file_id)
-    if edi is not None and not edi.signalled:
-        edi.signalled = True
-        session.add(edi)
-        session.commit()
+    """The file's signals are delivered (the outbox flag); the caller commits."""
+    session.execute(update(EdiFile).where(col(EdiFile.id) == file_id,
+                                          col(EdiFile.signalled).is_(False))
+                    .values(signalled=True))
 
 
-def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool) -> IngestResult:
+def _result(session: Session, edi: EdiFile, *, duplicate: bool,
+            collect: bool | int) -> IngestResult:
     assert edi.id is not None
     result = IngestResult(
         file_id=edi.id,
@@ -163,17 +166,23 @@ def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool) -
     result.pending_signals = edi.status == "processed" and not edi.signalled
     # Every matched row is one signal (signal_page sends exactly the rows with a claim).
     result.signal_count = edi.matched if edi.status == "processed" else 0
-    if result.pending_signals and collect:
-        result.signals = signals_for_file(session=session, file_id=edi.id)
+    wanted = collect is True or (collect is not False and result.signal_count <= collect)
+    if result.pending_signals and wanted:
+        result.signals = signals_for_file(session=session, file_id=edi.id, file_type=edi.type)
+        result.signals_collected = True
     return result
 
 
-def signals_for_file(*, session: Session, file_id: int) -> list[ClaimSignal]:
+def signals_for_file(*, session: Session, file_id: int,
+                     file_type: str | None = None) -> list[ClaimSignal]:
+    """Every signal of a file; with its type known, only the table that type fills is read."""
     signals: list[ClaimSignal] = []
-    cursor: SignalCursor | None = (0, 0)
+    cursor: SignalCursor | None = (1, 0) if file_type == "835" else (0, 0)
     while cursor is not None:
         page, cursor = signal_page(session=session, file_id=file_id, after=cursor)
         signals += page
+        if cursor == (1, 0) and file_type in ("999", "277CA"):
+            break  # its answers are all read: a 999 or 277CA has no remittances
     return signals
 
 
@@ -191,15 +200,15 @@ def signal_page(
     signals: list[ClaimSignal] = []
     table, last = after
     if table == 0:
-        responses = session.exec(
-            select(PayerResponse)
-            .where(PayerResponse.edi_file_id == file_id, col(PayerResponse.claim_id).is_not(None),
-                   col(PayerResponse.position) > last)
+        responses = session.execute(
+            sa_select(*RESPONSE_SIGNAL_COLUMNS)
+            .where(col(PayerResponse.edi_file_id) == file_id,
+                   col(PayerResponse.claim_id).is_not(None), col(PayerResponse.position) > last)
             .order_by(col(PayerResponse.position))
             .limit(limit)
         ).all()
-        signals += [response_signal(r) for r in responses]
-        return signals, (0, responses[-1].position) if len(responses) == limit else (1, 0)
+        signals += [response_signal(*row) for row in responses]
+        return signals, (0, responses[-1][1]) if len(responses) == limit else (1, 0)
     remits = session.execute(
         sa_select(*REMITTANCE_SIGNAL_COLUMNS)
         .where(col(Remittance.edi_file_id) == file_id, col(Remittance.claim_id).is_not(None),
@@ -227,42 +236,55 @@ def remittance_signal(remittance_id: int, file_id: int, position: int, claim_id:
     ))
 
 
-def response_signal(r: PayerResponse) -> ClaimSignal:
-    """The 999 or 277CA event of one matched PayerResponse row."""
-    assert r.claim_id is not None
-    return ClaimSignal(r.claim_id, EdiEvent(
-        file_id=r.edi_file_id, position=r.position, kind=r.kind,  # type: ignore[arg-type]
-        attempt=r.attempt or 0, accepted=r.accepted, code=r.code, message=r.message,
-        payer_claim_control_number=r.payer_claim_control_number,
+# Only the columns a 999/277CA answer's signal needs, in response_signal's order.
+RESPONSE_SIGNAL_COLUMNS = (col(PayerResponse.edi_file_id), col(PayerResponse.position),
+                           col(PayerResponse.kind), col(PayerResponse.claim_id),
+                           col(PayerResponse.attempt), col(PayerResponse.accepted),
+                           col(PayerResponse.code), col(PayerResponse.message),
+                           col(PayerResponse.payer_claim_control_number))
+
+
+def response_signal(file_id: int, position: int, kind: str, claim_id: int | None,
+                    attempt: int | None, accepted: bool | None, code: str | None,
+                    message: str | None, control_number: str | None) -> ClaimSignal:
+    """The 999 or 277CA event of one matched PayerResponse row (RESPONSE_SIGNAL_COLUMNS)."""
+    assert claim_id is not None
+    return ClaimSignal(claim_id, EdiEvent(
+        file_id=file_id, position=position, kind=kind,  # type: ignore[arg-type]
+        attempt=attempt or 0, accepted=accepted, code=code, message=message,
+        payer_claim_control_number=control_number,
     ))
 
 
 def _read_into(session: Session, edi: EdiFile) -> None:
-    if first_type(edi.raw) == "835":
-        # Read once, stored as it is read. Any problem anywhere in the file is reported as
-        # detect() reports it, as when the whole file was checked before any claim was read.
-        edi.type = "835"
-        try:
+    """Read the file once, by the type of its first transaction set, storing as it reads. Any
+    problem anywhere in it (another type further on included) is reported as detect() reports
+    it, as when the whole file was checked before it was read."""
+    kind = first_type(edi.raw)
+    try:
+        if kind == "835":
+            edi.type = "835"
             _store_835(session, edi, Stream835(edi.raw))
-        except X12Error:
-            detect(edi.raw)
-            raise
-        return
-    detected = detect(edi.raw)
-    edi.type = detected.type
-    if detected.type == "999":
-        acks = read_999(edi.raw)
-        edi.warnings = _warnings(acks)
-        edi.parsed = {"acknowledgments": [a.model_dump(mode="json") for a in acks]}
-        _store_999(session, edi, acks)
-    elif detected.type == "277CA":
-        statuses = read_277ca(edi.raw)
-        edi.warnings = _warnings(statuses)
-        edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
-        _store_277ca(session, edi, statuses)
-    elif detected.type == "835":
-        _store_835(session, edi, Stream835(edi.raw))
-    else:
+        elif kind == "999":
+            acks = read_999(edi.raw)
+            edi.type = "999"
+            edi.warnings = _warnings(acks)
+            edi.parsed = {"acknowledgments": [a.model_dump(mode="json") for a in acks]}
+            _store_999(session, edi, acks)
+        elif kind == "277CA":
+            statuses = read_277ca(edi.raw)
+            edi.type = "277CA"
+            edi.warnings = _warnings(statuses)
+            edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
+            _store_277ca(session, edi, statuses)
+        else:
+            kind = None
+    except X12Error:
+        detect(edi.raw)
+        raise
+    if kind is None:
+        detected = detect(edi.raw)
+        edi.type = detected.type
         raise X12Error(
             f"a {detected.type} is not something a payer sends; POST 999, 277CA or 835 files",
             segment_index=None,

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from reclaim.ingest import (
     REMITTANCE_SIGNAL_COLUMNS,
+    RESPONSE_SIGNAL_COLUMNS,
     ClaimSignal,
     remittance_signal,
     response_signal,
@@ -86,9 +87,9 @@ def stale_answers(*, session: Session, grace: timedelta, limit: int = 200,
 def _answers(session: Session, claim_id: int, attempt: int) -> list[ClaimSignal]:
     """Every answer to this attempt, as ingestion signalled it (the keys match, so a workflow
     that has seen one ignores it)."""
-    responses = session.exec(
-        select(PayerResponse)
-        .where(PayerResponse.claim_id == claim_id, PayerResponse.attempt == attempt)
+    responses = session.execute(
+        sql_select(*RESPONSE_SIGNAL_COLUMNS)
+        .where(col(PayerResponse.claim_id) == claim_id, col(PayerResponse.attempt) == attempt)
         .order_by(col(PayerResponse.id))
     ).all()
     remits = session.execute(
@@ -96,4 +97,5 @@ def _answers(session: Session, claim_id: int, attempt: int) -> list[ClaimSignal]
         .where(col(Remittance.claim_id) == claim_id, col(Remittance.attempt) == attempt)
         .order_by(col(Remittance.id))
     ).all()
-    return [response_signal(r) for r in responses] + [remittance_signal(*row) for row in remits]
+    return ([response_signal(*row) for row in responses]
+            + [remittance_signal(*row) for row in remits])

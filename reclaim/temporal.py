@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import Client, TLSConfig
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -16,7 +17,14 @@ from reclaim.codec import KeyRing
 from reclaim.codec import data_converter as codec_converter
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ClaimSignal, SignalCursor, mark_signalled, signal_page
+from reclaim.ingest import (
+    SIGNAL_PAGE,
+    ClaimSignal,
+    IngestResult,
+    SignalCursor,
+    mark_signalled,
+    signal_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +110,30 @@ async def signal_file(client: Client, engine: Engine, file_id: int, *,
         if on_page is not None:
             on_page(cursor)
     await asyncio.to_thread(mark)
+
+
+# What a file's reading hands over with its result (ingest_file's collect_signals): a page.
+COLLECT_SIGNALS = SIGNAL_PAGE
+
+
+async def signal_ingested(client: Client, engine: Engine, result: IngestResult, *,
+                          also: Callable[[Session], None] | None = None) -> None:
+    """The signals of a file just ingested: those its reading collected (a small file, read
+    with collect_signals=COLLECT_SIGNALS) are sent and the file marked signalled, with `also`
+    in the same transaction; a big file's are paged from the database (signal_file), and
+    `also` runs after them."""
+    def finish(mark: bool) -> None:
+        with session_scope(engine) as session:
+            if mark:
+                mark_signalled(session=session, file_id=result.file_id)
+            if also is not None:
+                also(session)
+
+    if result.pending_signals and result.signals_collected:
+        await deliver_signals(client, result.signals)
+        await asyncio.to_thread(finish, True)
+        return
+    if result.pending_signals:
+        await signal_file(client, engine, result.file_id)
+    if also is not None:
+        await asyncio.to_thread(finish, False)
