@@ -44,7 +44,6 @@ class PayerConfig(BaseModel):
             "era_delay": "RECLAIM_PAYER_ERA_DELAY",
             "rules_path": "RECLAIM_PAYER_RULES",
             "seed": "RECLAIM_PAYER_SEED",
-            "tick": "RECLAIM_PAYER_TICK",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var, "") != ""}
         try:
