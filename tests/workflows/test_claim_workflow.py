@@ -3,6 +3,8 @@ real sandbox payer in process: the happy path, silence, rejection, partial payme
 
 from __future__ import annotations
 
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -22,7 +24,7 @@ from reclaim.x12.validate import validate_x12
 from reclaim.x12.write_payer import write_835
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
-from worker import build_worker
+from worker import ACTIVITY_SLOTS, build_worker
 from workflows.types import ClaimResult, CompleteRequest
 
 
@@ -107,8 +109,15 @@ async def test_worker_restart_in_the_middle_loses_nothing(stack: Stack) -> None:
     await stack.wait_status(claim_id, "submitted")
     # A second worker on the same queue takes over while the first one is gone.
     await stack.stop_worker()
-    worker = build_worker(stack.client, stack.settings, engine=stack.engine,
-                          clearinghouse=stack.payer, max_cached_workflows=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # more activity slots than database threads is meant
+        worker = build_worker(stack.client, stack.settings, engine=stack.engine,
+                              clearinghouse=stack.payer, max_cached_workflows=0)
+    config = worker.config()
+    assert config["max_concurrent_activities"] == ACTIVITY_SLOTS
+    executor = config["activity_executor"]
+    assert isinstance(executor, ThreadPoolExecutor)
+    assert executor._max_workers == stack.settings.resolved_worker_db_threads
     async with worker:
         await stack.pump()
         await stack.wait_status(claim_id, "paid")
