@@ -159,16 +159,19 @@ class ClaimActivities:
 
     def _record_receipt(self, submission_id: int, receipt: Receipt,
                         ack_name: str) -> tuple[bool, IngestResult | None]:
-        """The send recorded, then the 999 the clearinghouse answered with (if it did) stored and
-        read, its signals collected: one session. Whether this was the first send."""
+        """The send recorded, and the 999 the clearinghouse answered with (if it did) stored
+        with it and read, its signals collected: one session. Whether this was the first send."""
         with session_scope(self.engine) as session:
             first = mark_sent(session=session, submission_id=submission_id,
                               reference=receipt.reference)
-            session.commit()
             if not receipt.ack:
                 return first, None
-            return first, ingest_file(session=session, raw=receipt.ack, source="clearinghouse",
-                                      filename=ack_name, collect_signals=COLLECT_SIGNALS)
+            # The file's first commit records the send too. A copy of the same 999 stored at
+            # the same moment rolls that back: marking again is a no-op otherwise.
+            ack = ingest_file(session=session, raw=receipt.ack, source="clearinghouse",
+                              filename=ack_name, collect_signals=COLLECT_SIGNALS)
+            mark_sent(session=session, submission_id=submission_id, reference=receipt.reference)
+            return first, ack
 
     @activity.defn
     def record_remittance(self, request: RemittanceRequest) -> RemittanceOutcome:

@@ -125,7 +125,7 @@ def ingest_file(
             return _result(session, other, duplicate=True, collect=collect_signals)
     edi = existing
     try:
-        _read_into(session, edi)
+        read = _read_into(session, edi)
     except X12Error as exc:
         session.rollback()
         failed = session.get(EdiFile, edi.id)
@@ -140,7 +140,7 @@ def ingest_file(
     session.add(edi)
     session.commit()
     metrics.edi_file_processed(file_type=edi.type, outcome="processed")
-    return _result(session, edi, duplicate=False, collect=collect_signals)
+    return _result(session, edi, duplicate=False, collect=collect_signals, read=read)
 
 
 def mark_signalled(*, session: Session, file_id: int) -> None:
@@ -150,8 +150,9 @@ def mark_signalled(*, session: Session, file_id: int) -> None:
                     .values(signalled=True))
 
 
-def _result(session: Session, edi: EdiFile, *, duplicate: bool,
-            collect: bool | int) -> IngestResult:
+def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool | int,
+            read: list[ClaimSignal] | None = None) -> IngestResult:
+    """`read`: the signals the reading made as it stored the file, if it could (999/277CA)."""
     assert edi.id is not None
     result = IngestResult(
         file_id=edi.id,
@@ -168,7 +169,8 @@ def _result(session: Session, edi: EdiFile, *, duplicate: bool,
     result.signal_count = edi.matched if edi.status == "processed" else 0
     wanted = collect is True or (collect is not False and result.signal_count <= collect)
     if result.pending_signals and wanted:
-        result.signals = signals_for_file(session=session, file_id=edi.id, file_type=edi.type)
+        result.signals = (read if read is not None else
+                          signals_for_file(session=session, file_id=edi.id, file_type=edi.type))
         result.signals_collected = True
     return result
 
@@ -256,11 +258,14 @@ def response_signal(file_id: int, position: int, kind: str, claim_id: int | None
     ))
 
 
-def _read_into(session: Session, edi: EdiFile) -> None:
-    """Read the file once, by the type of its first transaction set, storing as it reads. Any
-    problem anywhere in it (another type further on included) is reported as detect() reports
-    it, as when the whole file was checked before it was read."""
+def _read_into(session: Session, edi: EdiFile) -> list[ClaimSignal] | None:
+    """Read the file once, by the type of its first transaction set, storing as it reads; the
+    signals of a 999's or 277CA's matched answers (None for an 835: its signals need the ids of
+    the remittances, read back). Any problem anywhere in the file (another type further on
+    included) is reported as detect() reports it, as when the whole file was checked before it
+    was read."""
     kind = first_type(edi.raw)
+    signals: list[ClaimSignal] = []
     try:
         if kind == "835":
             edi.type = "835"
@@ -270,13 +275,13 @@ def _read_into(session: Session, edi: EdiFile) -> None:
             edi.type = "999"
             edi.warnings = _warnings(acks)
             edi.parsed = {"acknowledgments": [a.model_dump(mode="json") for a in acks]}
-            _store_999(session, edi, acks)
+            _store_999(session, edi, acks, signals)
         elif kind == "277CA":
             statuses = read_277ca(edi.raw)
             edi.type = "277CA"
             edi.warnings = _warnings(statuses)
             edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
-            _store_277ca(session, edi, statuses)
+            _store_277ca(session, edi, statuses, signals)
         else:
             kind = None
     except X12Error:
@@ -290,13 +295,25 @@ def _read_into(session: Session, edi: EdiFile) -> None:
             segment_index=None,
             segment_id="ST",
         )
+    return None if kind == "835" else signals
 
 
 def _warnings(models: list[Ack999] | list[Status277CA]) -> list[dict[str, Any]]:
     return [w.model_dump() for m in models for w in m.warnings]
 
 
-def _store_999(session: Session, edi: EdiFile, acks: list[Ack999]) -> None:
+def _add_answer(session: Session, signals: list[ClaimSignal], answer: PayerResponse) -> None:
+    """Store one 999/277CA answer; a matched one's signal is made from the same values, so a
+    small file's signals need no reading back (the order is the file's, as signal_page's)."""
+    session.add(answer)
+    if answer.claim_id is not None:
+        signals.append(response_signal(
+            answer.edi_file_id, answer.position, answer.kind, answer.claim_id, answer.attempt,
+            answer.accepted, answer.code, answer.message, answer.payer_claim_control_number))
+
+
+def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
+               signals: list[ClaimSignal]) -> None:
     assert edi.id is not None
     position = 0
     for ack in acks:
@@ -304,7 +321,8 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999]) -> None:
         errors = [e for t in ack.transactions for e in t.errors]
         accepted = ack.group_status in ("A", "E")
         position += 1
-        session.add(
+        _add_answer(
+            session, signals,
             PayerResponse(
                 edi_file_id=edi.id,
                 position=position,
@@ -325,7 +343,8 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999]) -> None:
             session.add(submission)
 
 
-def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) -> None:
+def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
+                 signals: list[ClaimSignal]) -> None:
     assert edi.id is not None
     position = 0
     attempts = _attempts_by_claim(session, [i.patient_control_number for s in statuses
@@ -334,7 +353,8 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA]) ->
         for item in status.claims:
             position += 1
             claim_id, attempt = _match_pcn(attempts, item.patient_control_number)
-            session.add(
+            _add_answer(
+                session, signals,
                 PayerResponse(
                     edi_file_id=edi.id,
                     position=position,

@@ -16,7 +16,7 @@ from activities.edi import CURSOR, EdiActivities, PollRequest
 from reclaim.claims import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file
+from reclaim.ingest import ingest_file, signals_for_file
 from reclaim.models import ClearinghouseCursor, EdiFile
 from reclaim.schemas import ClaimDocument
 from reclaim.temporal import signal_ingested
@@ -105,8 +105,16 @@ async def test_a_file_with_more_signals_than_collected_is_paged_then_marked(
         await env.run(claims.submit_claim,
                       SubmitRequest(claim_id=claim_id, attempt=1, frequency_code="1"))
     payer.release()
-    era = next(f for f in payer.service.store.released_files(after=0, limit=10)
-               if f.name.startswith("835"))
+    released = payer.service.store.released_files(after=0, limit=10)
+    # A 277CA's signals come from its reading, the same as reading them back (signal_page).
+    status = next(f for f in released if f.name.startswith("277"))
+    with session_scope(fresh_engine) as session:
+        answers = ingest_file(session=session, raw=status.content, source="test",
+                              collect_signals=3)
+        assert answers.signals_collected
+        assert [(s.claim_id, s.event.kind) for s in answers.signals] == [(i, "277CA") for i in ids]
+        assert answers.signals == signals_for_file(session=session, file_id=answers.file_id)
+    era = next(f for f in released if f.name.startswith("835"))
     with session_scope(fresh_engine) as session:
         # Three signals, more than the two this reading may collect: the caller pages them.
         result = ingest_file(session=session, raw=era.content, source="test",
