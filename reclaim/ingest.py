@@ -8,6 +8,7 @@ with the reason; a remittance that matches no claim is kept and listed, never dr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -270,18 +271,13 @@ def _read_into(session: Session, edi: EdiFile) -> list[ClaimSignal] | None:
         if kind == "835":
             edi.type = "835"
             _store_835(session, edi, Stream835(edi.raw))
-        elif kind == "999":
-            acks = read_999(edi.raw)
-            edi.type = "999"
-            edi.warnings = _warnings(acks)
-            edi.parsed = {"acknowledgments": [a.model_dump(mode="json") for a in acks]}
-            _store_999(session, edi, acks, signals)
-        elif kind == "277CA":
-            statuses = read_277ca(edi.raw)
-            edi.type = "277CA"
-            edi.warnings = _warnings(statuses)
-            edi.parsed = {"statuses": [s.model_dump(mode="json") for s in statuses]}
-            _store_277ca(session, edi, statuses, signals)
+        elif kind in ANSWER_FILES:
+            read, key, store = ANSWER_FILES[kind]
+            answers = read(edi.raw)
+            edi.type = kind
+            edi.warnings = _warnings(answers)
+            edi.parsed = {key: [a.model_dump(mode="json") for a in answers]}
+            store(session, edi, answers, signals)
         else:
             kind = None
     except X12Error:
@@ -372,6 +368,14 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
                 edi.unmatched += 1
             else:
                 edi.matched += 1
+
+
+# A 999's and a 277CA's reader, the key EdiFile.parsed keeps their answers under, and the store
+# of their PayerResponse rows.
+ANSWER_FILES: dict[str, tuple[Callable[[str], Any], str, Callable[..., None]]] = {
+    "999": (read_999, "acknowledgments", _store_999),
+    "277CA": (read_277ca, "statuses", _store_277ca),
+}
 
 
 def _store_835(session: Session, edi: EdiFile, stream: Stream835) -> None:

@@ -25,14 +25,22 @@ from tests.support import InProcessPayer, claim_doc
 from workflows.types import ScrubRequest, SubmitRequest
 
 
-def stored_claims(engine: Engine, count: int) -> list[int]:
+async def submitted_claims(engine: Engine, settings: Settings, payer: InProcessPayer,
+                           client: SignalRecorder | None, count: int) -> list[int]:
+    """`count` claims stored, scrubbed and submitted to the payer (each gets its 999 back)."""
+    claims = ClaimActivities(engine=engine, settings=settings, clearinghouse=payer,
+                             client=client)  # type: ignore[arg-type]
+    env = ActivityEnvironment()
     ids = []
     for _ in range(count):
         with session_scope(engine) as session:
             claim = create_claim(session=session,
                                  document=ClaimDocument.model_validate(claim_doc()))
             assert claim.id is not None
-            ids.append(claim.id)
+        env.run(claims.scrub_claim, ScrubRequest(claim_id=claim.id, first_pass=True))
+        await env.run(claims.submit_claim,
+                      SubmitRequest(claim_id=claim.id, attempt=1, frequency_code="1"))
+        ids.append(claim.id)
     return ids
 
 
@@ -57,14 +65,7 @@ async def test_submissions_and_polls_signal_each_file_once_and_move_the_cursor(
 ) -> None:
     payer = InProcessPayer(tmp_path / "payer")
     recorder = SignalRecorder()
-    claims = ClaimActivities(engine=fresh_engine, settings=settings, clearinghouse=payer,
-                             client=recorder)  # type: ignore[arg-type]
-    ids = stored_claims(fresh_engine, 2)
-    env = ActivityEnvironment()
-    for claim_id in ids:
-        env.run(claims.scrub_claim, ScrubRequest(claim_id=claim_id, first_pass=True))
-        await env.run(claims.submit_claim,
-                      SubmitRequest(claim_id=claim_id, attempt=1, frequency_code="1"))
+    ids = await submitted_claims(fresh_engine, settings, payer, recorder, 2)
     # Each submission's 999 came back with it: stored, its claim signalled, marked signalled.
     assert kinds(recorder) == [(f"claim-{i}", "999") for i in ids]
     assert files(fresh_engine) == [("999", 1, True), ("999", 1, True)]
@@ -72,6 +73,7 @@ async def test_submissions_and_polls_signal_each_file_once_and_move_the_cursor(
     payer.release()
     edi = EdiActivities(engine=fresh_engine, settings=settings, clearinghouse=payer,
                         client=recorder)  # type: ignore[arg-type]
+    env = ActivityEnvironment()
     result = await env.run(edi.poll_clearinghouse,
                            PollRequest(run_seconds=0, interval_seconds=0.01))
     assert (result.files, result.failed) == (2, 0)
@@ -96,14 +98,7 @@ async def test_a_file_with_more_signals_than_collected_is_paged_then_marked(
 ) -> None:
     payer = InProcessPayer(tmp_path / "payer")
     recorder = SignalRecorder()
-    claims = ClaimActivities(engine=fresh_engine, settings=settings, clearinghouse=payer,
-                             client=None)
-    ids = stored_claims(fresh_engine, 3)
-    env = ActivityEnvironment()
-    for claim_id in ids:
-        env.run(claims.scrub_claim, ScrubRequest(claim_id=claim_id, first_pass=True))
-        await env.run(claims.submit_claim,
-                      SubmitRequest(claim_id=claim_id, attempt=1, frequency_code="1"))
+    ids = await submitted_claims(fresh_engine, settings, payer, None, 3)
     payer.release()
     released = payer.service.store.released_files(after=0, limit=10)
     # A 277CA's signals come from its reading, the same as reading them back (signal_page).
