@@ -49,12 +49,17 @@ POLL_EVERY = timedelta(minutes=1)
 ACTIVITY_SLOTS = 256
 
 
+def database_threads(settings: Settings) -> ThreadPoolExecutor:
+    """The worker's database threads (RECLAIM_WORKER_DB_THREADS), where its sync activities run."""
+    return ThreadPoolExecutor(max_workers=settings.resolved_worker_db_threads,
+                              thread_name_prefix="reclaim-db")
+
+
 def use_database_threads(settings: Settings) -> ThreadPoolExecutor:
-    """The worker's database threads (RECLAIM_WORKER_DB_THREADS): its sync activities run on
-    them, and, as the running event loop's default executor, everything its async activities
-    hand to asyncio.to_thread. Call in the worker's own process, then pass to build_worker."""
-    executor = ThreadPoolExecutor(max_workers=settings.resolved_worker_db_threads,
-                                  thread_name_prefix="reclaim-db")
+    """The worker's database threads, made the running event loop's default executor too, so
+    everything its async activities hand to asyncio.to_thread runs on them. Call in the
+    worker's own process, then pass to build_worker."""
+    executor = database_threads(settings)
     asyncio.get_running_loop().set_default_executor(executor)
     return executor
 
@@ -78,8 +83,7 @@ def build_worker(
     edi = EdiActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
                         client=client)
     if executor is None:
-        executor = ThreadPoolExecutor(max_workers=settings.resolved_worker_db_threads,
-                                      thread_name_prefix="reclaim-db")
+        executor = database_threads(settings)
     with warnings.catch_warnings():
         # "max_concurrent_activities is N but activity_executor's max_workers is only M": meant
         # (ACTIVITY_SLOTS).
