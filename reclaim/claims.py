@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -141,6 +141,17 @@ def apply_correction(
     return claim
 
 
+# record_event's statements, built once: a statement built per call is also cache-keyed per
+# call, which cost more than running it. Parameters named b_* are the WHERE clause's; the
+# UPDATE sets the columns its parameters name.
+_EVENTS = ClaimEvent.__table__  # type: ignore[attr-defined]
+_CLAIMS = Claim.__table__  # type: ignore[attr-defined]
+_EVENT_EXISTS = sa_select(_EVENTS.c.id).where(_EVENTS.c.claim_id == bindparam("b_claim_id"),
+                                             _EVENTS.c.key == bindparam("b_key"))
+_EVENT_INSERT = _EVENTS.insert()
+_CLAIM_UPDATE = _CLAIMS.update().where(_CLAIMS.c.id == bindparam("b_claim_id"))
+
+
 def record_event(
     *,
     session: Session,
@@ -155,26 +166,21 @@ def record_event(
     Core statements on the session's connection (the projection's hottest write: several per
     claim): a Claim already loaded in this session does not see the new status."""
     connection = session.connection()
-    events = ClaimEvent.__table__  # type: ignore[attr-defined]
-    exists = connection.execute(
-        sa_select(events.c.id).where(events.c.claim_id == claim_id, events.c.key == key)
-    ).first()
-    if exists is not None:
+    if connection.execute(_EVENT_EXISTS, {"b_claim_id": claim_id, "b_key": key}).first():
         return False
     now = utcnow()
-    connection.execute(events.insert().values(
-        claim_id=claim_id, key=key, at=now, kind=kind, status=status, message=message,
-        data=data or {},
-    ))
+    connection.execute(_EVENT_INSERT, {
+        "claim_id": claim_id, "key": key, "at": now, "kind": kind, "status": status,
+        "message": message, "data": data or {},
+    })
     if status is not None:
         # One UPDATE: loading the claim would read (and parse) its whole JSON document.
-        values: dict[str, Any] = {"status": status, "updated_at": now}
+        values: dict[str, Any] = {"b_claim_id": claim_id, "status": status, "updated_at": now}
         if kind == "closed":
             values["closed_at"] = now
         if status == "denied" and data and data.get("route"):
             values["denial_route"] = data["route"]
-        claims = Claim.__table__  # type: ignore[attr-defined]
-        connection.execute(claims.update().where(claims.c.id == claim_id).values(**values))
+        connection.execute(_CLAIM_UPDATE, values)
     return True
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Update, and_, exists, func, select, update
+from sqlalchemy import Update, and_, bindparam, exists, func, select, update
 from sqlmodel import Session, col
 
 from reclaim.models import Claim, Denial, Remittance
@@ -40,8 +40,9 @@ def _facts_update() -> Update:
     )
 
 
-# Built once: it runs for every remittance posted to a denied claim.
-_FACTS_UPDATE = _facts_update()
+# Built once, the claims' ids included as an expanding parameter: it runs for every remittance
+# posted (a statement built per call is cache-keyed per call).
+_FACTS_UPDATE = _facts_update().where(col(Claim.id).in_(bindparam("b_ids", expanding=True)))
 
 
 def refresh_denial_facts(session: Session, claim_ids: Iterable[int]) -> None:
@@ -52,7 +53,7 @@ def refresh_denial_facts(session: Session, claim_ids: Iterable[int]) -> None:
         return
     session.flush()
     for start in range(0, len(ids), CHUNK):
-        session.execute(_FACTS_UPDATE.where(col(Claim.id).in_(ids[start:start + CHUNK])))
+        session.execute(_FACTS_UPDATE, {"b_ids": ids[start:start + CHUNK]})
     for claim in session.identity_map.values():
         if isinstance(claim, Claim) and claim.id in ids:
             session.expire(claim, ["denied_at", "recovered_amount", "overturned"])

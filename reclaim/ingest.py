@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -93,6 +93,10 @@ def decode(raw: bytes | str) -> str:
         return raw.decode("latin-1")
 
 
+# Built once (a statement built per call is cache-keyed per call): the file with these bytes.
+_BY_DIGEST = select(EdiFile).where(col(EdiFile.sha256) == bindparam("b_sha256"))
+
+
 def ingest_file(
     *, session: Session, raw: bytes | str, source: str = "api", filename: str | None = None,
     collect_signals: bool | int = True,
@@ -106,7 +110,7 @@ def ingest_file(
     with its reading; a big one's are paged)."""
     data = raw.encode() if isinstance(raw, str) else raw
     digest = hashlib.sha256(data).hexdigest()
-    existing = session.exec(select(EdiFile).where(EdiFile.sha256 == digest)).first()
+    existing = session.exec(_BY_DIGEST, params={"b_sha256": digest}).first()
     if existing is not None and existing.status != "received":
         metrics.edi_file_processed(file_type=existing.type, outcome="duplicate")
         return _result(session, existing, duplicate=True, collect=collect_signals)
@@ -144,11 +148,17 @@ def ingest_file(
     return _result(session, edi, duplicate=False, collect=collect_signals, read=read)
 
 
+_EDI_FILES = EdiFile.__table__  # type: ignore[attr-defined]
+# Built once (a statement built per call is cache-keyed per call): a file's signals delivered.
+_MARK_SIGNALLED = (_EDI_FILES.update()
+                   .where(_EDI_FILES.c.id == bindparam("b_id"), _EDI_FILES.c.signalled.is_(False))
+                   .values(signalled=True))
+
+
 def mark_signalled(*, session: Session, file_id: int) -> None:
-    """The file's signals are delivered (the outbox flag); the caller commits."""
-    session.execute(update(EdiFile).where(col(EdiFile.id) == file_id,
-                                          col(EdiFile.signalled).is_(False))
-                    .values(signalled=True))
+    """The file's signals are delivered (the outbox flag); the caller commits. A Core UPDATE:
+    an EdiFile already loaded in this session does not see it."""
+    session.connection().execute(_MARK_SIGNALLED, {"b_id": file_id})
 
 
 def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool | int,

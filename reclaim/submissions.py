@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -86,13 +87,17 @@ def build_submission(
     return submission
 
 
+_SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
+# Built once (a statement built per call is cache-keyed per call); b_id is the WHERE's.
+_MARK_SENT = _SUBMISSIONS.update().where(_SUBMISSIONS.c.id == bindparam("b_id"),
+                                         _SUBMISSIONS.c.sent_at.is_(None))
+
+
 def mark_sent(*, session: Session, submission_id: int, reference: str | None) -> bool:
-    """Record the send; False when it was recorded before (a retried activity)."""
-    submission = session.get(Submission, submission_id)
-    if submission is None or submission.sent_at is not None:
-        return False
-    submission.status = "sent"
-    submission.sent_at = utcnow()
-    submission.clearinghouse_ref = reference
-    session.add(submission)
-    return True
+    """Record the send; False when it was recorded before (a retried activity). One UPDATE
+    that only an unsent submission matches: loading the row would read its 837 and document."""
+    done = session.connection().execute(_MARK_SENT, {
+        "b_id": submission_id, "status": "sent", "sent_at": utcnow(),
+        "clearinghouse_ref": reference,
+    })
+    return bool(done.rowcount)
