@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -93,8 +93,17 @@ def decode(raw: bytes | str) -> str:
         return raw.decode("latin-1")
 
 
-# Built once (a statement built per call is cache-keyed per call): the file with these bytes.
+# The hottest statements, built once: a statement built per call is also cache-keyed per call.
+# Parameters named b_* are the WHERE clause's.
+_EDI_FILES = EdiFile.__table__  # type: ignore[attr-defined]
+_CLAIMS = Claim.__table__  # type: ignore[attr-defined]
 _BY_DIGEST = select(EdiFile).where(col(EdiFile.sha256) == bindparam("b_sha256"))
+_MARK_SIGNALLED = (_EDI_FILES.update()
+                   .where(_EDI_FILES.c.id == bindparam("b_id"), _EDI_FILES.c.signalled.is_(False))
+                   .values(signalled=True))
+_INSERT_REMITTANCES = Remittance.__table__.insert()  # type: ignore[attr-defined]
+_ATTEMPTS = sa_select(_CLAIMS.c.id, _CLAIMS.c.attempts).where(
+    _CLAIMS.c.id.in_(bindparam("b_ids", expanding=True)))
 
 
 def ingest_file(
@@ -146,13 +155,6 @@ def ingest_file(
     session.commit()
     metrics.edi_file_processed(file_type=edi.type, outcome="processed")
     return _result(session, edi, duplicate=False, collect=collect_signals, read=read)
-
-
-_EDI_FILES = EdiFile.__table__  # type: ignore[attr-defined]
-# Built once (a statement built per call is cache-keyed per call): a file's signals delivered.
-_MARK_SIGNALLED = (_EDI_FILES.update()
-                   .where(_EDI_FILES.c.id == bindparam("b_id"), _EDI_FILES.c.signalled.is_(False))
-                   .values(signalled=True))
 
 
 def mark_signalled(*, session: Session, file_id: int) -> None:
@@ -454,8 +456,8 @@ def _store_claims(session: Session, file_id: int, chunk: list[tuple[Payment, Cla
             counts.unmatched += 1
         else:
             counts.matched += 1
-    # Bulk insert: building thousands of ORM objects costs more than reading the file.
-    session.execute(insert(Remittance), rows)
+    # A Core bulk insert: ORM objects (or the ORM's bulk path) cost more than reading the file.
+    session.connection().execute(_INSERT_REMITTANCES, rows)
     # A remittance after a claim's first denial is money recovered (a no-op for the rest).
     refresh_denial_facts(session, (row["claim_id"] for row in rows if row["claim_id"]))
 
@@ -545,9 +547,8 @@ def _attempts_by_claim(session: Session, pcns: list[str]) -> dict[int, int]:
     found: dict[int, int] = {}
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start:start + LOOKUP_CHUNK]
-        found.update(session.exec(
-            select(Claim.id, Claim.attempts).where(col(Claim.id).in_(chunk))
-        ).all())  # type: ignore[arg-type]
+        found.update((claim_id, attempts) for claim_id, attempts in
+                     session.connection().execute(_ATTEMPTS, {"b_ids": chunk}))
     return found
 
 

@@ -57,13 +57,16 @@ def post_remittance(
     payment = ClaimPayment.model_validate(remittance.data)
     outcome = claim_outcome(payment)
     findings = [f for f in detect_denials(payment, attempt=max(attempt, 1)) if f.is_denial]
-    document = document_of(claim)
-    directory = provider_directory(session)
     routed: list[RoutedDenial] = []
     decisions: list[RouteDecision] = []
+    if findings:
+        # What routing reads from the claim and the directory (most remittances deny nothing).
+        document = document_of(claim)
+        directory = provider_directory(session)
+        encounter = encounter_of(claim)
     for finding in findings:
         context = facts_on_file(
-            document, finding, directory=directory, encounter=encounter_of(claim),
+            document, finding, directory=directory, encounter=encounter,
             modifier_rules=modifier_rules, max_attempts=max_attempts,
         )
         decision = route_denial(finding, table=table, context=context)

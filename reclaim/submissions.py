@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from reclaim.claims import document_of, patient_control_number
 from reclaim.models import Claim, Submission, utcnow
@@ -15,10 +15,13 @@ SUBMITTER_ID = "RECLAIM"
 RECEIVER_ID = "SANDBOXCH"
 
 
+# Built once (a statement built per call is cache-keyed per call).
+_BY_ATTEMPT = select(Submission).where(col(Submission.claim_id) == bindparam("b_claim_id"),
+                                       col(Submission.attempt) == bindparam("b_attempt"))
+
+
 def get_submission(*, session: Session, claim_id: int, attempt: int) -> Submission | None:
-    return session.exec(
-        select(Submission).where(Submission.claim_id == claim_id, Submission.attempt == attempt)
-    ).first()
+    return session.exec(_BY_ATTEMPT, params={"b_claim_id": claim_id, "b_attempt": attempt}).first()
 
 
 def build_submission(
