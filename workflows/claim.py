@@ -4,7 +4,6 @@ route the denial, wait for the person or the SLA, resubmit — until paid, patie
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.claims import ClaimActivities
     from activities.work import WorkActivities
+    from workflows.steps import Final, Next, Resubmit
     from workflows.types import (
         QUEUE_ACTIONS,
         AppealDecision,
@@ -46,22 +46,6 @@ ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
 SHORT = timedelta(seconds=20)
 SUBMIT_TIMEOUT = timedelta(seconds=45)
 SEEN_KEEP = 500
-
-
-@dataclass
-class Resubmit:
-    frequency_code: str
-    original_reference: str | None
-    note: str
-
-
-@dataclass
-class Final:
-    status: str
-    note: str
-
-
-Next = Resubmit | Final
 
 
 def workflow_id_for(claim_id: int) -> str:
