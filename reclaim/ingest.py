@@ -22,12 +22,13 @@ from reclaim import metrics
 from reclaim.claims import parse_patient_control_number
 from reclaim.denial_facts import refresh_denial_facts
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
+from reclaim.submissions import RECEIVER_ID, SUBMITTER_ID
 from reclaim.x12.common import X12Error
-from reclaim.x12.models import Ack999, Payment, Status277CA
+from reclaim.x12.models import Ack999, Envelope, Payment, ReadWarning, Status277CA
 from reclaim.x12.read_277ca import read_277ca
 from reclaim.x12.read_835 import ClaimRead, RemittanceRead, Stream835
 from reclaim.x12.read_999 import read_999
-from reclaim.x12.reader import detect, first_type
+from reclaim.x12.reader import detect, first_envelope, first_type
 from workflows.types import EdiEvent
 
 # 277CA claim status categories (STC01-1) in our words, for when the payer sends no text.
@@ -322,10 +323,19 @@ def _add_answer(session: Session, signals: list[ClaimSignal], answer: PayerRespo
 
 def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
                signals: list[ClaimSignal]) -> None:
+    """A 999 answers the submission its AK1-02 names (our 837's GS06) only when it comes back
+    from the partner that 837 went to and is addressed to us (`_partner_mismatch`); otherwise it
+    is stored unmatched, with a warning on the file saying which envelope ids differ."""
     assert edi.id is not None
     position = 0
+    mismatches: list[dict[str, Any]] = []
     for ack in acks:
         submission = session.get(Submission, ack.group_control_number)
+        if submission is not None:
+            mismatch = _partner_mismatch(ack, submission)
+            if mismatch is not None:
+                mismatches.append(mismatch.model_dump())
+                submission = None
         errors = [e for t in ack.transactions for e in t.errors]
         accepted = ack.group_status in ("A", "E")
         position += 1
@@ -349,6 +359,58 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
             edi.matched += 1
             submission.status = "acknowledged" if accepted else "rejected"
             session.add(submission)
+    if mismatches:
+        # A new list: the JSON column only sees an assignment (an autoflush may have run).
+        edi.warnings = [*(edi.warnings or []), *mismatches]
+
+
+def _sent_envelope(submission: Submission) -> Envelope:
+    """The envelope of the 837 as sent (its ISA and GS); a submission without a readable 837 is
+    taken to have gone out as build_submission sends every one."""
+    sent = first_envelope(submission.x12) if submission.x12 else None
+    if sent is not None:
+        return sent
+    assert submission.id is not None
+    return Envelope(sender_id=SUBMITTER_ID, receiver_id=RECEIVER_ID,
+                    interchange_control_number=submission.id,
+                    group_control_number=submission.id, created=submission.created_at)
+
+
+def _same_id(got: str | None, wanted: str) -> bool:
+    return (got or "").strip().upper() == wanted.strip().upper()
+
+
+def _partner_mismatch(ack: Ack999, submission: Submission) -> ReadWarning | None:
+    """Why the 999 does not answer the submission's 837, None when it does: its sender
+    (ISA05/ISA06, and GS02 when present) must be that 837's receiver and its receiver
+    (ISA07/ISA08, GS03 when present) that 837's sender, trimmed and case-insensitive. The
+    qualifier is part of an id (ZZ:RECLAIM and 01:RECLAIM are different parties), and the
+    sandbox payer, like a real partner, answers with the 837's envelope turned round."""
+    got, sent = ack.envelope, _sent_envelope(submission)
+    checks = [
+        ("ISA05", got.sender_qualifier, sent.receiver_qualifier, "our 837's ISA07"),
+        ("ISA06", got.sender_id, sent.receiver_id, "our 837's ISA08"),
+        ("ISA07", got.receiver_qualifier, sent.sender_qualifier, "our 837's ISA05"),
+        ("ISA08", got.receiver_id, sent.sender_id, "our 837's ISA06"),
+        ("GS02", got.application_sender, sent.application_receiver or sent.receiver_id,
+         "our 837's GS03"),
+        ("GS03", got.application_receiver, sent.application_sender or sent.sender_id,
+         "our 837's GS02"),
+    ]
+    wrong = [(element, value, wanted, where) for element, value, wanted, where in checks
+             if not (element.startswith("GS") and not value) and not _same_id(value, wanted)]
+    if not wrong:
+        return None
+    in_isa = wrong[0][0].startswith("ISA")
+    return ReadWarning(
+        segment_index=ack.interchange_index if in_isa else ack.group_index,
+        segment_id="ISA" if in_isa else "GS",
+        message=(f"999 for group {ack.group_control_number} not matched to submission "
+                 f"{submission.id}: the envelope does not answer that 837 ("
+                 + "; ".join(f"{element} {(value or '').strip()!r} is not "
+                             f"{wanted.strip()!r}, {where}"
+                             for element, value, wanted, where in wrong) + ")"),
+    )
 
 
 def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],

@@ -147,6 +147,10 @@ class Ack999(BaseModel):
     received_count: int
     accepted_count: int
     warnings: list[ReadWarning] = Field(default_factory=list)
+    # Where the reader found its ISA and GS (1-based segment indexes), for warnings about its
+    # envelope; never serialised (the file's parsed view and the writer ignore them).
+    interchange_index: int | None = Field(default=None, exclude=True)
+    group_index: int | None = Field(default=None, exclude=True)
 
 
 # ---------------------------------------------------------------- 277CA

@@ -107,6 +107,8 @@ def _read_ack(transaction: Transaction) -> Ack999:
         group_status=_code(ak9, 1, _GROUP_STATUSES),  # type: ignore[arg-type]
         received_count=_count(ak9, 3),
         accepted_count=_count(ak9, 4),
+        interchange_index=transaction.interchange_start.index,
+        group_index=transaction.group_start.index,
     )
 
 

@@ -375,6 +375,7 @@ class Transaction:
     delimiters: Delimiters
     start: Segment
     group_start: Segment
+    interchange_start: Segment
     warnings: list[ReadWarning]
     _body: Iterator[Segment]
 
@@ -546,6 +547,7 @@ class X12Reader:
             delimiters=delimiters,
             start=segment,
             group_start=self._group.segment,
+            interchange_start=self._interchange.segment,
             warnings=warnings,
             _body=self._body(segment, stream),
         )
@@ -668,6 +670,17 @@ def first_type(text: str | bytes) -> FileType | None:
         for transaction in X12Reader(text).transactions():
             return transaction.file_type
     except X12Error:
+        return None
+    return None
+
+
+def first_envelope(text: str | bytes) -> Envelope | None:
+    """The envelope (ISA, GS, ST) of the first transaction set, read no further than its ST:
+    who a file we sent was from and to. None when the file has no readable one."""
+    try:
+        for transaction in X12Reader(text).transactions():
+            return transaction.envelope
+    except ValueError:  # X12Error, or an envelope the model refuses
         return None
     return None
 
