@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
@@ -102,7 +103,14 @@ _BY_DIGEST = select(EdiFile).where(col(EdiFile.sha256) == bindparam("b_sha256"))
 _MARK_SIGNALLED = (_EDI_FILES.update()
                    .where(_EDI_FILES.c.id == bindparam("b_id"), _EDI_FILES.c.signalled.is_(False))
                    .values(signalled=True))
+_SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
 _INSERT_REMITTANCES = Remittance.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_ANSWERS = PayerResponse.__table__.insert()  # type: ignore[attr-defined]
+_SENT_SUBMISSION = sa_select(
+    _SUBMISSIONS.c.id, _SUBMISSIONS.c.claim_id, _SUBMISSIONS.c.attempt, _SUBMISSIONS.c.x12,
+    _SUBMISSIONS.c.created_at,
+).where(_SUBMISSIONS.c.id == bindparam("b_id"))
+_SUBMISSION_STATUS = _SUBMISSIONS.update().where(_SUBMISSIONS.c.id == bindparam("b_id"))
 _ATTEMPTS = sa_select(_CLAIMS.c.id, _CLAIMS.c.attempts).where(
     _CLAIMS.c.id.in_(bindparam("b_ids", expanding=True)))
 
@@ -252,12 +260,12 @@ def remittance_signal(remittance_id: int, file_id: int, position: int, claim_id:
     ))
 
 
-# Only the columns a 999/277CA answer's signal needs, in response_signal's order.
-RESPONSE_SIGNAL_COLUMNS = (col(PayerResponse.edi_file_id), col(PayerResponse.position),
-                           col(PayerResponse.kind), col(PayerResponse.claim_id),
-                           col(PayerResponse.attempt), col(PayerResponse.accepted),
-                           col(PayerResponse.code), col(PayerResponse.message),
-                           col(PayerResponse.payer_claim_control_number))
+# Only the columns a 999/277CA answer's signal needs, in response_signal's order: as names (the
+# keys of a row's dict, _answer) and as columns.
+_SIGNAL_KEYS = ("edi_file_id", "position", "kind", "claim_id", "attempt", "accepted", "code",
+                "message", "payer_claim_control_number")
+RESPONSE_SIGNAL_COLUMNS = tuple(PayerResponse.__table__.c[key]  # type: ignore[attr-defined]
+                                for key in _SIGNAL_KEYS)
 
 
 def response_signal(file_id: int, position: int, kind: str, claim_id: int | None,
@@ -311,14 +319,27 @@ def _warnings(models: list[Ack999] | list[Status277CA]) -> list[dict[str, Any]]:
     return [w.model_dump() for m in models for w in m.warnings]
 
 
-def _add_answer(session: Session, signals: list[ClaimSignal], answer: PayerResponse) -> None:
-    """Store one 999/277CA answer; a matched one's signal is made from the same values, so a
-    small file's signals need no reading back (the order is the file's, as signal_page's)."""
-    session.add(answer)
-    if answer.claim_id is not None:
-        signals.append(response_signal(
-            answer.edi_file_id, answer.position, answer.kind, answer.claim_id, answer.attempt,
-            answer.accepted, answer.code, answer.message, answer.payer_claim_control_number))
+def _answer(file_id: int, position: int, kind: str, *, claim_id: int | None,
+            submission_id: int | None = None, attempt: int | None, accepted: bool,
+            code: str | None, message: str | None,
+            payer_claim_control_number: str | None = None) -> dict[str, Any]:
+    """One PayerResponse row, every column named (an executemany takes rows of one shape)."""
+    return {"edi_file_id": file_id, "position": position, "kind": kind, "claim_id": claim_id,
+            "submission_id": submission_id, "attempt": attempt, "accepted": accepted,
+            "code": code, "message": message,
+            "payer_claim_control_number": payer_claim_control_number}
+
+
+def _store_answers(session: Session, signals: list[ClaimSignal],
+                   rows: list[dict[str, Any]]) -> None:
+    """Store a 999's or 277CA's answers in one Core executemany; each matched one's signal is
+    made from the same values, so a small file's signals need no reading back (in the file's
+    order, as signal_page's)."""
+    if not rows:
+        return
+    session.connection().execute(_INSERT_ANSWERS, rows)
+    signals.extend(response_signal(*(row[key] for key in _SIGNAL_KEYS))
+                   for row in rows if row["claim_id"] is not None)
 
 
 def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
@@ -327,10 +348,12 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
     from the partner that 837 went to and is addressed to us (`_partner_mismatch`); otherwise it
     is stored unmatched, with a warning on the file saying which envelope ids differ."""
     assert edi.id is not None
-    position = 0
+    rows: list[dict[str, Any]] = []
     mismatches: list[dict[str, Any]] = []
-    for ack in acks:
-        submission = session.get(Submission, ack.group_control_number)
+    connection = session.connection()
+    for position, ack in enumerate(acks, start=1):
+        found = connection.execute(_SENT_SUBMISSION, {"b_id": ack.group_control_number}).first()
+        submission = SentSubmission(*found) if found is not None else None
         if submission is not None:
             mismatch = _partner_mismatch(ack, submission)
             if mismatch is not None:
@@ -338,39 +361,44 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
                 submission = None
         errors = [e for t in ack.transactions for e in t.errors]
         accepted = ack.group_status in ("A", "E")
-        position += 1
-        _add_answer(
-            session, signals,
-            PayerResponse(
-                edi_file_id=edi.id,
-                position=position,
-                kind="999",
-                claim_id=submission.claim_id if submission else None,
-                submission_id=submission.id if submission else None,
-                attempt=submission.attempt if submission else None,
-                accepted=accepted,
-                code=ack.group_status,
-                message=(errors[0].message or errors[0].code)[:255] if errors else None,
-            )
-        )
+        rows.append(_answer(
+            edi.id, position, "999",
+            claim_id=submission.claim_id if submission else None,
+            submission_id=submission.id if submission else None,
+            attempt=submission.attempt if submission else None,
+            accepted=accepted,
+            code=ack.group_status,
+            message=(errors[0].message or errors[0].code)[:255] if errors else None,
+        ))
         if submission is None:
             edi.unmatched += 1
         else:
             edi.matched += 1
-            submission.status = "acknowledged" if accepted else "rejected"
-            session.add(submission)
+            connection.execute(_SUBMISSION_STATUS, {
+                "b_id": submission.id, "status": "acknowledged" if accepted else "rejected"})
+    _store_answers(session, signals, rows)
     if mismatches:
         # A new list: the JSON column only sees an assignment (an autoflush may have run).
         edi.warnings = [*(edi.warnings or []), *mismatches]
 
 
-def _sent_envelope(submission: Submission) -> Envelope:
+class SentSubmission(NamedTuple):
+    """What a 999 is checked and matched against (_SENT_SUBMISSION's columns): not the whole
+    Submission row, whose claim document a 999 does not need."""
+
+    id: int
+    claim_id: int
+    attempt: int
+    x12: str
+    created_at: datetime
+
+
+def _sent_envelope(submission: SentSubmission) -> Envelope:
     """The envelope of the 837 as sent (its ISA and GS); a submission without a readable 837 is
     taken to have gone out as build_submission sends every one."""
     sent = first_envelope(submission.x12) if submission.x12 else None
     if sent is not None:
         return sent
-    assert submission.id is not None
     return Envelope(sender_id=SUBMITTER_ID, receiver_id=RECEIVER_ID,
                     interchange_control_number=submission.id,
                     group_control_number=submission.id, created=submission.created_at)
@@ -380,7 +408,7 @@ def _same_id(got: str | None, wanted: str) -> bool:
     return (got or "").strip().upper() == wanted.strip().upper()
 
 
-def _partner_mismatch(ack: Ack999, submission: Submission) -> ReadWarning | None:
+def _partner_mismatch(ack: Ack999, submission: SentSubmission) -> ReadWarning | None:
     """Why the 999 does not answer the submission's 837, None when it does: its sender
     (ISA05/ISA06, and GS02 when present) must be that 837's receiver and its receiver
     (ISA07/ISA08, GS03 when present) that 837's sender, trimmed and case-insensitive. The
@@ -416,32 +444,27 @@ def _partner_mismatch(ack: Ack999, submission: Submission) -> ReadWarning | None
 def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
                  signals: list[ClaimSignal]) -> None:
     assert edi.id is not None
-    position = 0
+    rows: list[dict[str, Any]] = []
     attempts = _attempts_by_claim(session, [i.patient_control_number for s in statuses
                                             for i in s.claims])
-    for status in statuses:
-        for item in status.claims:
-            position += 1
-            claim_id, attempt = _match_pcn(attempts, item.patient_control_number)
-            _add_answer(
-                session, signals,
-                PayerResponse(
-                    edi_file_id=edi.id,
-                    position=position,
-                    kind="277CA",
-                    claim_id=claim_id,
-                    attempt=attempt,
-                    accepted=item.action == "accepted",
-                    code=f"{item.status_category}:{item.status_code}",
-                    message=(item.message or STATUS_CATEGORY.get(item.status_category, ""))[:255]
-                    or None,
-                    payer_claim_control_number=item.payer_claim_control_number,
-                )
-            )
-            if claim_id is None:
-                edi.unmatched += 1
-            else:
-                edi.matched += 1
+    items = (item for status in statuses for item in status.claims)
+    for position, item in enumerate(items, start=1):
+        claim_id, attempt = _match_pcn(attempts, item.patient_control_number)
+        rows.append(_answer(
+            edi.id, position, "277CA",
+            claim_id=claim_id,
+            attempt=attempt,
+            accepted=item.action == "accepted",
+            code=f"{item.status_category}:{item.status_code}",
+            message=(item.message or STATUS_CATEGORY.get(item.status_category, ""))[:255]
+            or None,
+            payer_claim_control_number=item.payer_claim_control_number,
+        ))
+        if claim_id is None:
+            edi.unmatched += 1
+        else:
+            edi.matched += 1
+    _store_answers(session, signals, rows)
 
 
 # A 999's and a 277CA's reader, the key EdiFile.parsed keeps their answers under, and the store
