@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from reclaim.codes.ncci import SqlCodeEdits
@@ -19,22 +20,31 @@ from workflows.types import Finding, ScrubOutcome
 SUBMITTED = ("submitted", "accepted", "resubmitted", "paid", "partially_paid", "denied",
              "appealing", "patient_responsibility")
 
+# The claims already submitted for the same member, billing provider and date of service (a
+# duplicate's candidates), built once: it runs for every claim scrubbed. Claim ids start at 1,
+# so b_claim_id 0 excludes none.
+_SAME_VISIT = select(Claim.document).where(
+    col(Claim.member_id) == bindparam("b_member_id"),
+    col(Claim.billing_npi) == bindparam("b_billing_npi"),
+    col(Claim.service_date) == bindparam("b_service_date"),
+    col(Claim.status).in_(SUBMITTED),
+    col(Claim.id) != bindparam("b_claim_id"),
+).limit(50)
+
 
 def scrub_document(
     *, session: Session, document: ClaimDocument, claim_id: int | None = None,
     today: date | None = None,
 ) -> ScrubOutcome:
     def is_duplicate(doc: ClaimDocument) -> bool:
-        query = select(Claim.document).where(
-            Claim.member_id == doc.patient.member_id,
-            Claim.billing_npi == doc.billing_provider.npi,
-            Claim.service_date == doc.service_date,
-            col(Claim.status).in_(SUBMITTED),
-        )
-        if claim_id is not None:
-            query = query.where(Claim.id != claim_id)
+        others = session.exec(_SAME_VISIT, params={
+            "b_member_id": doc.patient.member_id, "b_billing_npi": doc.billing_provider.npi,
+            "b_service_date": doc.service_date, "b_claim_id": claim_id or 0,
+        }).all()
+        if not others:
+            return False  # most claims: no other claim for the visit to compare codes with
         wanted = _codes(doc.model_dump(mode="json"))
-        return any(_codes(other) == wanted for other in session.exec(query.limit(50)).all())
+        return any(_codes(other) == wanted for other in others)
 
     context = ScrubContext(
         payer=load_payer_rules(document.payer_id),
