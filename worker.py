@@ -175,8 +175,11 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     if started:
         log.info("started workflows for stored claims that had none", extra={"count": started})
     log.info("worker running", extra={"task_queue": settings.task_queue})
-    if stop is None:
-        await worker.run()
-        return
-    async with worker:
-        await stop.wait()
+    try:
+        if stop is None:
+            await worker.run()
+            return
+        async with worker:
+            await stop.wait()
+    finally:
+        await clearinghouse.aclose()

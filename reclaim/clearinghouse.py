@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import httpx
+import aiohttp
 
 
 @dataclass(frozen=True)
@@ -36,31 +36,48 @@ class Clearinghouse(Protocol):
 
     async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None: ...
 
+    async def aclose(self) -> None:
+        """Let go of connections (the worker calls it as it stops)."""
+
 
 class SandboxClearinghouse:
-    """The sandbox payer's HTTP interface (reclaim.payer.app)."""
+    """The sandbox payer's HTTP interface (reclaim.payer.app).
 
-    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None):
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=30, transport=transport)
+    Over aiohttp rather than httpx: this client runs on the worker's event loop for every
+    submission and every poll, and there aiohttp took a quarter of the CPU per request that
+    httpx did (0.29 against 1.26 ms, bench/README.md)."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 30) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, in the event loop that uses it (an aiohttp session belongs to one).
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
 
     async def submit(self, *, name: str, x12: str) -> Receipt:
-        response = await self._client.post(
-            "/837",
-            content=x12.encode(),
+        async with self._http().post(
+            f"{self._base_url}/837",
+            data=x12.encode(),
             headers={"content-type": "application/edi-x12", "x-filename": name},
-        )
-        if response.status_code >= 500:
-            raise ClearinghouseError(f"clearinghouse answered {response.status_code}")
-        if response.status_code >= 400:
-            # The file itself was refused: no point retrying the same bytes.
-            raise ClearinghouseError(f"clearinghouse refused the file: {response.text[:300]}")
-        body = response.json()
+        ) as response:
+            if response.status >= 500:
+                raise ClearinghouseError(f"clearinghouse answered {response.status}")
+            if response.status >= 400:
+                # The file itself was refused: no point retrying the same bytes.
+                text = await response.text()
+                raise ClearinghouseError(f"clearinghouse refused the file: {text[:300]}")
+            body = await response.json()
         return Receipt(reference=str(body.get("file_id")), ack=body.get("ack"))
 
     async def fetch(self, *, after: str) -> list[InboundFile]:
-        response = await self._client.get("/files", params={"after": after or "0", "limit": 200})
-        response.raise_for_status()
-        files = response.json()["files"]
+        async with self._http().get(f"{self._base_url}/files",
+                                    params={"after": after or "0", "limit": "200"}) as response:
+            response.raise_for_status()
+            files = (await response.json())["files"]
         return [
             InboundFile(position=str(f["seq"]), name=f["name"], content=f["content"])
             for f in files
@@ -70,7 +87,8 @@ class SandboxClearinghouse:
         """The sandbox keeps its files; the cursor is what moves."""
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 class MailboxClearinghouse:
@@ -110,6 +128,9 @@ class MailboxClearinghouse:
         shutil.move(str(source), folder / file.name)
         if not ok:
             (folder / (file.name + ".reason.txt")).write_text(reason + "\n")
+
+    async def aclose(self) -> None:
+        """A directory holds no connection."""
 
 
 def clearinghouse_from_setting(value: str, *, payer_url: str) -> Clearinghouse:

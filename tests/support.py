@@ -77,6 +77,9 @@ class InProcessPayer:
     async def done(self, file: InboundFile, *, ok: bool, reason: str = "") -> None:  # noqa: ARG002
         """Nothing to move: the in-process payer's files are read by position."""
 
+    async def aclose(self) -> None:
+        """Nothing to let go of: the service is called in process."""
+
     def release(self) -> None:
         self.service.release_due(now=time.time() + 10**6)
 
