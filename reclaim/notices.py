@@ -164,18 +164,30 @@ def _assert_no_phi(rendered: RenderedEmail, identifiers: Iterable[str]) -> None:
 
 
 def _item_view(item: WorkItemRef, scrub_terms: list[str]) -> dict[str, Any]:
-    """What templates may see of a work item: initials, never the patient record."""
+    """What templates may see of a work item: initials, never the patient record. The denials
+    are listed once: a denial item's title and note repeat their text (the work queue shows
+    them without the list), so the email's summary keeps only what comes before it and a note
+    that only repeats it is left out."""
+    denials = list(dict.fromkeys(d.plain for d in item.denials))  # two lines, one reason: once
+    said = "; ".join(denials)
+    summary, note = item.summary, item.note
+    if said and summary:
+        head, dash, tail = summary.partition(" — ")
+        if dash and tail and said.startswith(tail):
+            summary = head
+    if said and note and note.strip() == said:
+        note = None
     return {
         "work_item_id": item.work_item_id,
         "claim_id": item.claim_id,
         "queue": item.queue.replace("_", " "),
         "patient_initials": item.patient.initials,
-        "denials": [d.plain for d in item.denials],
-        "summary": _scrub(item.summary, scrub_terms),
+        "denials": denials,
+        "summary": _scrub(summary, scrub_terms),
         "due": item.due,
         "link": item.link,
         "assignee_name": item.assignee_name,
-        "note": _scrub(item.note, scrub_terms),
+        "note": _scrub(note, scrub_terms),
     }
 
 

@@ -176,3 +176,29 @@ def test_appeal_letter_needs_denials_and_a_deadline():
         render_appeal_letter({k: v for k, v in LETTER.items() if k != "appeal_deadline"})
     with pytest.raises(ValueError, match="denials"):
         render_appeal_letter({**LETTER, "denials": []})
+
+
+def test_a_denial_items_email_states_the_denial_once():
+    """A denial item's title and note carry the denial's text (the work queue shows them
+    without the list); the email lists it once, under Denial."""
+    denial = render_email("new_work_item", {
+        **_item(note=None, summary="x"), "recipient_name": "Dana Coder"}).text
+    said = re.search(r"Denial:\n\s+- (.+)", denial)
+    assert said is not None
+    plain = said.group(1).strip()
+    item = _item(summary=f"Claim CLM-1001: denied — {plain[:40]}", note=plain,
+                 denials=[{"group": "CO", "carc": "16", "rarcs": ["N290"]},
+                          {"group": "CO", "carc": "16", "rarcs": ["N290"]}])
+    for kind in ("new_work_item", "reminder"):
+        mail = render_email(kind, {**item, "recipient_name": "Dana Coder"})
+        assert mail.text.count(plain) == 1, mail.text
+        assert mail.html.count(plain) == 1
+        assert "What:     Claim CLM-1001: denied\n" in mail.text
+        assert "Note:" not in mail.text
+    # A note of the assignee's own, and a summary that says something else, stay.
+    own = _item(summary="Claim CLM-1001: denied — call the patient first",
+                note="Left a voicemail on Tuesday.")
+    mail = render_email("new_work_item", {**own, "recipient_name": "Dana Coder"})
+    assert "Claim CLM-1001: denied — call the patient first" in mail.text
+    assert "Note:     Left a voicemail on Tuesday." in mail.text
+    assert mail.text.count(plain) == 1
