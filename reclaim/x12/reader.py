@@ -662,27 +662,32 @@ def detect(text: str | bytes) -> DetectedFile:
     return DetectedFile(type=found, interchanges=reader.interchanges, implementation=implementation)
 
 
-def first_type(text: str | bytes) -> FileType | None:
-    """The type of the first transaction set, read no further than its ST: which reader to use
-    before the file has been read through. None when the file does not say (`detect` says why);
+def _first_transaction(text: str | bytes) -> Transaction | None:
+    """The first transaction set, read no further than its ST (raises what reading it raises);
     the rest of the file is not checked here."""
+    for transaction in X12Reader(text).transactions():
+        return transaction
+    return None
+
+
+def first_type(text: str | bytes) -> FileType | None:
+    """The type of the first transaction set: which reader to use before the file has been read
+    through. None when the file does not say (`detect` says why)."""
     try:
-        for transaction in X12Reader(text).transactions():
-            return transaction.file_type
+        first = _first_transaction(text)
     except X12Error:
         return None
-    return None
+    return first.file_type if first else None
 
 
 def first_envelope(text: str | bytes) -> Envelope | None:
-    """The envelope (ISA, GS, ST) of the first transaction set, read no further than its ST:
-    who a file we sent was from and to. None when the file has no readable one."""
+    """The envelope (ISA, GS, ST) of the first transaction set: who a file we sent was from and
+    to. None when the file has no readable one."""
     try:
-        for transaction in X12Reader(text).transactions():
-            return transaction.envelope
+        first = _first_transaction(text)
     except ValueError:  # X12Error, or an envelope the model refuses
         return None
-    return None
+    return first.envelope if first else None
 
 
 def expect_type(transaction: Transaction, *accepted: FileType) -> None:
