@@ -12,8 +12,9 @@ from typing import TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -60,6 +61,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def conflict_insert(session: Session, model: type[SQLModel]) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can say ON CONFLICT, in the session's dialect (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    raise NotImplementedError(f"ON CONFLICT on {dialect}: Reclaim runs on SQLite or PostgreSQL")
 
 
 # Threads for `side_by_side`: a few, so one page's queries cannot take the connection pool.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from reclaim.claims import document_of, patient_control_number
+from reclaim.claims import patient_control_number
+from reclaim.db import conflict_insert
 from reclaim.models import Claim, Submission, utcnow
+from reclaim.schemas import ClaimDocument
 from reclaim.x12.models import Batch837, Claim837, Envelope, Party
 from reclaim.x12.write_837 import write_837
 
@@ -15,6 +16,7 @@ SUBMITTER_ID = "RECLAIM"
 RECEIVER_ID = "SANDBOXCH"
 
 
+_SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
 # Built once (a statement built per call is cache-keyed per call).
 _BY_ATTEMPT = select(Submission).where(col(Submission.claim_id) == bindparam("b_claim_id"),
                                        col(Submission.attempt) == bindparam("b_attempt"))
@@ -33,35 +35,26 @@ def build_submission(
     original_reference: str | None,
     payer_name: str,
 ) -> Submission:
+    """The attempt's submission, its 837 written in the same transaction as its row: a worker
+    killed halfway leaves neither. No savepoint: on SQLite (pysqlite's own transaction handling)
+    releasing the outermost savepoint commits, which once left a row without its 837."""
     existing = get_submission(session=session, claim_id=claim_id, attempt=attempt)
-    if existing is not None:
+    if existing is not None and existing.x12:
         return existing
     claim = session.get(Claim, claim_id)
     if claim is None:
         raise LookupError(f"claim {claim_id} not found")
-    document = document_of(claim)
-    pcn = patient_control_number(claim_id, attempt)
-    submission = Submission(
-        claim_id=claim_id,
-        attempt=attempt,
-        patient_control_number=pcn,
-        frequency_code=frequency_code,
-        original_reference=original_reference,
-        transaction_type="837I" if document.claim_type == "institutional" else "837P",
-        document=claim.document,
-    )
-    try:
-        with session.begin_nested():
-            session.add(submission)
-            session.flush()
-    except IntegrityError:
-        # Another worker built this attempt first; use theirs.
-        found = get_submission(session=session, claim_id=claim_id, attempt=attempt)
-        assert found is not None
-        return found
-    assert submission.id is not None
+    if existing is None:
+        submission = _insert(session, claim, attempt, frequency_code, original_reference)
+        if submission.x12:
+            return submission  # another worker's, built at the same moment
+    else:
+        # Left without its 837 by a build that stopped halfway before the fix above; never
+        # sent (there was nothing to send), so it is finished here as it would have been.
+        submission = existing
     # The submission id is unique and increasing: it is the ISA13 and GS06 control number,
     # so a 999 (AK1-02) names the submission it acknowledges.
+    assert submission.id is not None
     batch = Batch837(
         envelope=Envelope(
             sender_id=SUBMITTER_ID,
@@ -76,10 +69,10 @@ def build_submission(
         payer_name=payer_name,
         claims=[
             Claim837(
-                document=document,
-                patient_control_number=pcn,
-                frequency_code=frequency_code,  # type: ignore[arg-type]
-                payer_claim_control_number=original_reference,
+                document=ClaimDocument.model_validate(submission.document),
+                patient_control_number=submission.patient_control_number,
+                frequency_code=submission.frequency_code,  # type: ignore[arg-type]
+                payer_claim_control_number=submission.original_reference,
             )
         ],
     )
@@ -90,7 +83,35 @@ def build_submission(
     return submission
 
 
-_SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
+def _insert(session: Session, claim: Claim, attempt: int, frequency_code: str,
+            original_reference: str | None) -> Submission:
+    """The attempt's new row, without its 837 yet; or, when another worker inserted it at the
+    same moment (a retry while the first try still runs), theirs, once they have committed:
+    the INSERT waits for them and then inserts nothing."""
+    assert claim.id is not None
+    row = Submission(
+        claim_id=claim.id,
+        attempt=attempt,
+        patient_control_number=patient_control_number(claim.id, attempt),
+        frequency_code=frequency_code,
+        original_reference=original_reference,
+        transaction_type=("837I" if claim.document.get("claim_type") == "institutional"
+                          else "837P"),
+        document=claim.document,
+    )
+    new_id = session.execute(
+        conflict_insert(session, Submission)
+        .values(row.model_dump(exclude={"id"}))
+        .on_conflict_do_nothing(index_elements=["claim_id", "attempt"])
+        .returning(_SUBMISSIONS.c.id)
+    ).scalar_one_or_none()
+    if new_id is None:
+        found = get_submission(session=session, claim_id=claim.id, attempt=attempt)
+        assert found is not None
+        return found
+    return session.get_one(Submission, new_id)
+
+
 # Built once (a statement built per call is cache-keyed per call); b_id is the WHERE's.
 _MARK_SENT = _SUBMISSIONS.update().where(_SUBMISSIONS.c.id == bindparam("b_id"),
                                          _SUBMISSIONS.c.sent_at.is_(None))

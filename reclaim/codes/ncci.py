@@ -23,6 +23,8 @@ from pydantic import BaseModel
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from reclaim.db import conflict_insert
+
 _CODE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$")
 _DATE_FORMATS = ("%Y%m%d", "%m/%d/%Y", "%Y-%m-%d")
 _BATCH = 1000
@@ -245,22 +247,6 @@ def _upsert(
 def _write_batch(
     session: Session, model: type[SQLModel], keys: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-        statement = insert(model).values(rows)  # type: ignore[arg-type]
-        updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-        session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
-        return
-    for row in rows:
-        found = session.exec(
-            select(model).where(*(getattr(model, k) == row[k] for k in keys))
-        ).first()
-        if found is None:
-            session.add(model(**row))
-        else:
-            for name, value in row.items():
-                setattr(found, name, value)
+    statement = conflict_insert(session, model).values(rows)
+    updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

@@ -1,0 +1,113 @@
+"""A claim attempt's 837 is built once, and its row never exists without it: a worker killed
+(or an error raised) between inserting the row and writing the 837 must leave nothing, or the
+retried activity would send an empty file forever. This happened on SQLite, where releasing a
+savepoint outside a transaction commits."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, insert
+from sqlmodel import Session, col, select
+
+from reclaim import submissions
+from reclaim.claims import create_claim
+from reclaim.db import session_scope
+from reclaim.models import Claim, Submission
+from reclaim.schemas import ClaimDocument
+from reclaim.submissions import build_submission, get_submission
+from reclaim.x12.reader import first_envelope
+from tests.support import claim_doc
+
+
+def new_claim(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        claim = create_claim(session=session, document=ClaimDocument.model_validate(claim_doc()))
+        session.flush()
+        assert claim.id is not None
+        return claim.id
+
+
+def build(session: Session, claim_id: int, attempt: int = 1) -> Submission:
+    return build_submission(session=session, claim_id=claim_id, attempt=attempt,
+                            frequency_code="1", original_reference=None,
+                            payer_name="SANDBOX HEALTH PLAN")
+
+
+def rows(engine: Engine, claim_id: int) -> list[Submission]:
+    with Session(engine) as session:
+        return list(session.exec(select(Submission).where(col(Submission.claim_id) == claim_id)))
+
+
+def test_a_build_that_fails_before_its_837_is_written_leaves_no_row(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim_id = new_claim(engine)
+
+    def killed(_batch: object) -> str:
+        raise KeyboardInterrupt("the worker stops here")
+
+    monkeypatch.setattr(submissions, "write_837", killed)
+    def stopped_halfway() -> None:
+        with session_scope(engine) as session:
+            # A read first, as the activity reads the claim: no transaction is open after it.
+            session.get(Claim, claim_id)
+            build(session, claim_id)
+
+    with pytest.raises(KeyboardInterrupt):
+        stopped_halfway()
+    assert rows(engine, claim_id) == []
+    monkeypatch.undo()
+
+    with session_scope(engine) as session:
+        built = build(session, claim_id)
+    [stored] = rows(engine, claim_id)
+    assert (stored.id, stored.x12) == (built.id, built.x12)
+    envelope = first_envelope(stored.x12)
+    assert envelope is not None
+    assert envelope.interchange_control_number == stored.id
+
+
+def test_building_again_returns_the_same_bytes(engine: Engine) -> None:
+    claim_id = new_claim(engine)
+    with session_scope(engine) as session:
+        first = build(session, claim_id)
+    with session_scope(engine) as session:
+        again = build(session, claim_id)
+    assert (again.id, again.x12) == (first.id, first.x12)
+    with Session(engine) as session:
+        claim = session.get_one(Claim, claim_id)
+        assert claim.attempts == 1
+
+
+def test_a_row_left_without_its_837_is_finished_not_sent_empty(engine: Engine) -> None:
+    """A database written before the fix may hold such a row: the next try writes its 837."""
+    claim_id = new_claim(engine)
+    with session_scope(engine) as session:
+        document = session.get_one(Claim, claim_id).document
+        session.execute(insert(Submission).values(
+            claim_id=claim_id, attempt=1, patient_control_number=f"RC{claim_id}-1",
+            frequency_code="1", transaction_type="837P", document=document, x12=""))
+    with session_scope(engine) as session:
+        built = build(session, claim_id)
+    [stored] = rows(engine, claim_id)
+    assert stored.id == built.id
+    assert stored.x12.startswith("ISA*")
+    assert f"CLM*RC{claim_id}-1*" in stored.x12
+
+
+def test_a_row_another_worker_inserted_first_is_theirs(engine: Engine) -> None:
+    """The INSERT that loses the race on (claim, attempt) inserts nothing and returns the
+    winner's row, and the session it ran in can still commit."""
+    claim_id = new_claim(engine)
+    with session_scope(engine) as session:
+        theirs = build(session, claim_id)
+    with session_scope(engine) as session:
+        claim = session.get_one(Claim, claim_id)
+        mine = submissions._insert(session, claim, 1, "1", None)
+        assert (mine.id, mine.x12) == (theirs.id, theirs.x12)
+        claim.status = "submitted"
+        session.add(claim)
+    assert [s.id for s in rows(engine, claim_id)] == [theirs.id]
+    with Session(engine) as session:
+        assert session.get_one(Claim, claim_id).status == "submitted"
+        assert get_submission(session=session, claim_id=claim_id, attempt=1) is not None
