@@ -349,15 +349,21 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
     is stored unmatched, with a warning on the file saying which envelope ids differ."""
     assert edi.id is not None
     rows: list[dict[str, Any]] = []
-    mismatches: list[dict[str, Any]] = []
+    unmatched: list[ReadWarning] = []
     connection = session.connection()
     for position, ack in enumerate(acks, start=1):
         found = connection.execute(_SENT_SUBMISSION, {"b_id": ack.group_control_number}).first()
         submission = SentSubmission(*found) if found is not None else None
-        if submission is not None:
+        if submission is None:
+            unmatched.append(ReadWarning(
+                segment_index=ack.ak1_index, segment_id="AK1",
+                message=(f"999 for group {ack.group_control_number} (AK1-02) answers no 837 "
+                         "Reclaim sent: AK1-02 must be the GS06 of one of ours; stored "
+                         "unmatched")))
+        else:
             mismatch = _partner_mismatch(ack, submission)
             if mismatch is not None:
-                mismatches.append(mismatch.model_dump())
+                unmatched.append(mismatch)
                 submission = None
         errors = [e for t in ack.transactions for e in t.errors]
         accepted = ack.group_status in ("A", "E")
@@ -377,9 +383,23 @@ def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
             connection.execute(_SUBMISSION_STATUS, {
                 "b_id": submission.id, "status": "acknowledged" if accepted else "rejected"})
     _store_answers(session, signals, rows)
-    if mismatches:
-        # A new list: the JSON column only sees an assignment (an autoflush may have run).
-        edi.warnings = [*(edi.warnings or []), *mismatches]
+    _warn(edi, unmatched)
+
+
+def _warn(edi: EdiFile, warnings: list[ReadWarning]) -> None:
+    """Add warnings to the file's, the first UNMATCHED_WARNINGS of them and a count of the rest
+    (a file of another submitter's answers would otherwise carry one per claim). A new list:
+    the JSON column only sees an assignment, and an autoflush may have run."""
+    if not warnings:
+        return
+    kept = [w.model_dump() for w in warnings[:UNMATCHED_WARNINGS]]
+    if len(warnings) > UNMATCHED_WARNINGS:
+        kept.append(ReadWarning(message=f"and {len(warnings) - UNMATCHED_WARNINGS} more answers "
+                                        "not matched, not listed").model_dump())
+    edi.warnings = [*(edi.warnings or []), *kept]
+
+
+UNMATCHED_WARNINGS = 20
 
 
 class SentSubmission(NamedTuple):
@@ -448,8 +468,15 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
     attempts = _attempts_by_claim(session, [i.patient_control_number for s in statuses
                                             for i in s.claims])
     items = (item for status in statuses for item in status.claims)
+    unmatched: list[ReadWarning] = []
     for position, item in enumerate(items, start=1):
         claim_id, attempt = _match_pcn(attempts, item.patient_control_number)
+        if claim_id is None:
+            unmatched.append(ReadWarning(
+                segment_index=item.trn_index, segment_id="TRN",
+                message=(f"277CA status for patient control number "
+                         f"{item.patient_control_number!r} (TRN02) matches no claim Reclaim "
+                         "sent: TRN02 must be the CLM01 of one of ours; stored unmatched")))
         rows.append(_answer(
             edi.id, position, "277CA",
             claim_id=claim_id,
@@ -465,6 +492,7 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
         else:
             edi.matched += 1
     _store_answers(session, signals, rows)
+    _warn(edi, unmatched)
 
 
 # A 999's and a 277CA's reader, the key EdiFile.parsed keeps their answers under, and the store

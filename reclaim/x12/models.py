@@ -151,6 +151,7 @@ class Ack999(BaseModel):
     # envelope; never serialised (the file's parsed view and the writer ignore them).
     interchange_index: int | None = Field(default=None, exclude=True)
     group_index: int | None = Field(default=None, exclude=True)
+    ak1_index: int | None = Field(default=None, exclude=True)
 
 
 # ---------------------------------------------------------------- 277CA
@@ -168,6 +169,9 @@ class ClaimStatus277(BaseModel):
     message: str | None = None  # STC12
     member_id: str | None = None
     service_date: date | None = None
+    # Where the reader found its TRN (1-based segment index), for a warning when it matches no
+    # claim; never serialised.
+    trn_index: int | None = Field(default=None, exclude=True)
 
 
 class Status277CA(BaseModel):

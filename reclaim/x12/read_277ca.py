@@ -41,6 +41,7 @@ class _PendingClaim:
         self.hl = hl
         self.member_id: str | None = None
         self.pcn: str | None = None
+        self.trn_index: int | None = None
         self.stcs: list[Segment] = []
         self.ref_1k: str | None = None
         self.service_date: Segment | None = None
@@ -84,6 +85,7 @@ class _Acknowledgment:
             return
         elif segment.id == "TRN" and qualifier == "2":
             claim.pcn = segment.limited(2, 50, what="patient control number", required=True)
+            claim.trn_index = segment.index
         elif segment.id == "STC":
             claim.stcs.append(segment)
         elif segment.id == "REF" and qualifier == "1K":
@@ -115,6 +117,7 @@ class _Acknowledgment:
             member_id=claim.member_id,
             service_date=(self.tx.optional_date(claim.service_date, 3, what="service date")
                           if claim.service_date else None),
+            trn_index=claim.trn_index,
         ))
 
     def _deciding_status(self, claim: _PendingClaim) -> Segment | None:

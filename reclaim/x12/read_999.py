@@ -109,6 +109,7 @@ def _read_ack(transaction: Transaction) -> Ack999:
         accepted_count=_count(ak9, 4),
         interchange_index=transaction.interchange_start.index,
         group_index=transaction.group_start.index,
+        ak1_index=ak1.index,
     )
 
 
