@@ -26,7 +26,7 @@ from reclaim.ingest import IngestResult, ingest_file
 from reclaim.models import Claim
 from reclaim.remittances import auto_fix, post_remittance
 from reclaim.routing_store import current_table
-from reclaim.submissions import build_submission, mark_sent
+from reclaim.submissions import TradingPartners, build_submission, mark_sent
 from reclaim.temporal import COLLECT_SIGNALS, signal_ingested
 from workflows.types import (
     ApplyCorrection,
@@ -56,6 +56,7 @@ class ClaimActivities:
         self.settings = settings
         self.clearinghouse = clearinghouse
         self.client = client
+        self.partners = TradingPartners.of(settings)
 
     @activity.defn
     def load_claim_context(self, claim_id: int) -> ClaimContext:
@@ -149,6 +150,7 @@ class ClaimActivities:
                 frequency_code=request.frequency_code,
                 original_reference=request.original_reference,
                 payer_name=payers.terms_for(claim.payer_id).name,
+                partners=self.partners,
             )
             ref = SubmissionRef(
                 submission_id=submission.id,  # type: ignore[arg-type]

@@ -16,6 +16,11 @@ SEARCH_ATTRIBUTES = {
     "AssignedTo": "Keyword",
 }
 
+# An interchange id (ISA06/ISA08, 15 characters at most, GS02/GS03 at least 2) and a party's
+# name (NM103): letters, digits and a few marks, none of them an X12 delimiter.
+X12_ID = r"^[A-Za-z0-9][A-Za-z0-9 .\-]{1,14}$"
+X12_NAME = r"^[A-Za-z0-9][A-Za-z0-9 .,&'\-]{0,59}$"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECLAIM_", extra="ignore")
@@ -38,6 +43,15 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str | None = None  # links in emails; default http://<api_host>:<api_port>
+
+    # Who our 837s are from and to, as the clearinghouse assigned them: the submitter's id is
+    # ISA06, GS02 and NM109 of 1000A; the receiver's ISA08, GS03 and NM109 of 1000B (ISA
+    # qualifier ZZ, mutually defined). A 999 answers an 837 only when it comes back between
+    # the same two (README, "How an answer finds its claim").
+    submitter_id: str = Field(default="RECLAIM", pattern=X12_ID)
+    submitter_name: str = Field(default="RECLAIM BILLING", pattern=X12_NAME)
+    receiver_id: str = Field(default="SANDBOXCH", pattern=X12_ID)
+    receiver_name: str = Field(default="SANDBOX CLEARINGHOUSE", pattern=X12_NAME)
 
     payer_url: str = "http://127.0.0.1:8001"
     payer_host: str = "127.0.0.1"  # where `reclaim payer` listens (0.0.0.0 in containers)

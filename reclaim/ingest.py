@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -23,9 +22,8 @@ from reclaim import metrics
 from reclaim.claims import parse_patient_control_number
 from reclaim.denial_facts import refresh_denial_facts
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
-from reclaim.submissions import RECEIVER_ID, SUBMITTER_ID
 from reclaim.x12.common import X12Error
-from reclaim.x12.models import Ack999, Envelope, Payment, ReadWarning, Status277CA
+from reclaim.x12.models import Ack999, Payment, ReadWarning, Status277CA
 from reclaim.x12.read_277ca import read_277ca
 from reclaim.x12.read_835 import ClaimRead, RemittanceRead, Stream835
 from reclaim.x12.read_999 import read_999
@@ -108,7 +106,6 @@ _INSERT_REMITTANCES = Remittance.__table__.insert()  # type: ignore[attr-defined
 _INSERT_ANSWERS = PayerResponse.__table__.insert()  # type: ignore[attr-defined]
 _SENT_SUBMISSION = sa_select(
     _SUBMISSIONS.c.id, _SUBMISSIONS.c.claim_id, _SUBMISSIONS.c.attempt, _SUBMISSIONS.c.x12,
-    _SUBMISSIONS.c.created_at,
 ).where(_SUBMISSIONS.c.id == bindparam("b_id"))
 _SUBMISSION_STATUS = _SUBMISSIONS.update().where(_SUBMISSIONS.c.id == bindparam("b_id"))
 _ATTEMPTS = sa_select(_CLAIMS.c.id, _CLAIMS.c.attempts).where(
@@ -410,18 +407,6 @@ class SentSubmission(NamedTuple):
     claim_id: int
     attempt: int
     x12: str
-    created_at: datetime
-
-
-def _sent_envelope(submission: SentSubmission) -> Envelope:
-    """The envelope of the 837 as sent (its ISA and GS); a submission without a readable 837 is
-    taken to have gone out as build_submission sends every one."""
-    sent = first_envelope(submission.x12) if submission.x12 else None
-    if sent is not None:
-        return sent
-    return Envelope(sender_id=SUBMITTER_ID, receiver_id=RECEIVER_ID,
-                    interchange_control_number=submission.id,
-                    group_control_number=submission.id, created=submission.created_at)
 
 
 def _same_id(got: str | None, wanted: str) -> bool:
@@ -434,7 +419,12 @@ def _partner_mismatch(ack: Ack999, submission: SentSubmission) -> ReadWarning | 
     (ISA07/ISA08, GS03 when present) that 837's sender, trimmed and case-insensitive. The
     qualifier is part of an id (ZZ:RECLAIM and 01:RECLAIM are different parties), and the
     sandbox payer, like a real partner, answers with the 837's envelope turned round."""
-    got, sent = ack.envelope, _sent_envelope(submission)
+    got, sent = ack.envelope, first_envelope(submission.x12)
+    if sent is None:
+        return ReadWarning(
+            segment_index=ack.ak1_index, segment_id="AK1",
+            message=(f"999 for group {ack.group_control_number} not matched to submission "
+                     f"{submission.id}: that submission has no 837 it could answer"))
     checks = [
         ("ISA05", got.sender_qualifier, sent.receiver_qualifier, "our 837's ISA07"),
         ("ISA06", got.sender_id, sent.receiver_id, "our 837's ISA08"),

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from reclaim.claims import patient_control_number
+from reclaim.config import Settings
 from reclaim.db import conflict_insert
 from reclaim.models import Claim, Submission, utcnow
 from reclaim.schemas import ClaimDocument
 from reclaim.x12.models import Batch837, Claim837, Envelope, Party
 from reclaim.x12.write_837 import write_837
 
-SUBMITTER_ID = "RECLAIM"
-RECEIVER_ID = "SANDBOXCH"
+
+@dataclass(frozen=True)
+class TradingPartners:
+    """Who an 837 is from (its submitter) and to (the clearinghouse): RECLAIM_SUBMITTER_ID,
+    RECLAIM_RECEIVER_ID and their names (reclaim.config)."""
+
+    submitter_id: str
+    submitter_name: str
+    receiver_id: str
+    receiver_name: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> TradingPartners:
+        return cls(submitter_id=settings.submitter_id, submitter_name=settings.submitter_name,
+                   receiver_id=settings.receiver_id, receiver_name=settings.receiver_name)
 
 
 _SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
@@ -34,6 +50,7 @@ def build_submission(
     frequency_code: str,
     original_reference: str | None,
     payer_name: str,
+    partners: TradingPartners,
 ) -> Submission:
     """The attempt's submission, its 837 written in the same transaction as its row: a worker
     killed halfway leaves neither. No savepoint: on SQLite (pysqlite's own transaction handling)
@@ -57,15 +74,15 @@ def build_submission(
     assert submission.id is not None
     batch = Batch837(
         envelope=Envelope(
-            sender_id=SUBMITTER_ID,
-            receiver_id=RECEIVER_ID,
+            sender_id=partners.submitter_id,
+            receiver_id=partners.receiver_id,
             interchange_control_number=submission.id,
             group_control_number=submission.id,
             transaction_control_number="0001",
             created=utcnow(),
         ),
-        submitter=Party(name="RECLAIM BILLING", id=SUBMITTER_ID),
-        receiver=Party(name="SANDBOX CLEARINGHOUSE", id=RECEIVER_ID),
+        submitter=Party(name=partners.submitter_name, id=partners.submitter_id),
+        receiver=Party(name=partners.receiver_name, id=partners.receiver_id),
         payer_name=payer_name,
         claims=[
             Claim837(

@@ -11,13 +11,14 @@ from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
 from reclaim.claims import create_claim
+from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import IngestResult, ingest_file
 from reclaim.models import Claim, EdiFile, PayerResponse, Submission
 from reclaim.payer.config import PayerConfig
 from reclaim.payer.service import PayerService
 from reclaim.schemas import ClaimDocument
-from reclaim.submissions import build_submission
+from reclaim.submissions import TradingPartners, build_submission
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import first_envelope
 from reclaim.x12.write_payer import write_999
@@ -40,7 +41,8 @@ def submit(engine: Engine, *, submission_id: int | None = None) -> Submission:
                 document={}, x12="") for n in range(1, submission_id)])
         submission = build_submission(session=session, claim_id=claim.id, attempt=1,
                                       frequency_code="1", original_reference=None,
-                                      payer_name="SANDBOX HEALTH PLAN")
+                                      payer_name="SANDBOX HEALTH PLAN",
+                                      partners=TradingPartners.of(Settings()))
         submission.status = "sent"
         session.add(submission)
         session.flush()

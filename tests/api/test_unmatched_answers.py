@@ -8,9 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlmodel import col
 
+from reclaim.db import session_scope
 from reclaim.ingest import UNMATCHED_WARNINGS
+from reclaim.models import Submission
 from reclaim.x12.models import ClaimStatus277, Envelope, Status277CA
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import X12Reader
@@ -101,3 +104,19 @@ def test_a_file_of_answers_for_another_submitter_lists_a_few_and_counts_the_rest
     assert all(w["segment_id"] == "TRN" for w in edi.warnings[:-1])
     assert "'OTHER0'" in edi.warnings[0]["message"]
     assert edi.warnings[-1]["message"] == "and 5 more answers not matched, not listed"
+
+
+def test_a_999_for_a_submission_without_its_837_answers_nothing(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    """A row the old build left without its 837 was never sent: no 999 answers it."""
+    submission = submit(fresh_engine)
+    [ack] = read_999(sandbox_999(tmp_path, submission))
+    with session_scope(fresh_engine) as session:
+        session.execute(update(Submission).where(col(Submission.id) == submission.id)
+                        .values(x12=""))
+    result = ingest(fresh_engine, write_999(ack))
+    edi, rows = stored(fresh_engine, result)
+    assert (edi.matched, edi.unmatched) == (0, 1)
+    [warning] = edi.warnings
+    assert warning["segment_id"] == "AK1"
+    assert f"submission {submission.id}: that submission has no 837" in warning["message"]

@@ -11,11 +11,13 @@ from sqlmodel import Session, col, select
 
 from reclaim import submissions
 from reclaim.claims import create_claim
+from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.models import Claim, Submission
 from reclaim.schemas import ClaimDocument
-from reclaim.submissions import build_submission, get_submission
-from reclaim.x12.reader import first_envelope
+from reclaim.submissions import TradingPartners, build_submission, get_submission
+from reclaim.x12.reader import X12Reader, first_envelope
+from reclaim.x12.validate import validate_x12
 from tests.support import claim_doc
 
 
@@ -27,10 +29,14 @@ def new_claim(engine: Engine) -> int:
         return claim.id
 
 
-def build(session: Session, claim_id: int, attempt: int = 1) -> Submission:
+SANDBOX = TradingPartners.of(Settings())
+
+
+def build(session: Session, claim_id: int, attempt: int = 1,
+          partners: TradingPartners = SANDBOX) -> Submission:
     return build_submission(session=session, claim_id=claim_id, attempt=attempt,
                             frequency_code="1", original_reference=None,
-                            payer_name="SANDBOX HEALTH PLAN")
+                            payer_name="SANDBOX HEALTH PLAN", partners=partners)
 
 
 def rows(engine: Engine, claim_id: int) -> list[Submission]:
@@ -111,3 +117,31 @@ def test_a_row_another_worker_inserted_first_is_theirs(engine: Engine) -> None:
     with Session(engine) as session:
         assert session.get_one(Claim, claim_id).status == "submitted"
         assert get_submission(session=session, claim_id=claim_id, attempt=1) is not None
+
+
+def test_the_837_is_from_and_to_the_configured_trading_partners(engine: Engine) -> None:
+    settings = Settings(submitter_id="CLINIC0042", submitter_name="SPRINGFIELD BILLING",
+                        receiver_id="CLEARHOUSE9", receiver_name="ACME CLEARINGHOUSE")
+    claim_id = new_claim(engine)
+    with session_scope(engine) as session:
+        built = build(session, claim_id, partners=TradingPartners.of(settings))
+    assert validate_x12(built.x12) == []
+    parties = {}
+    for transaction in X12Reader(built.x12).transactions():  # segments stream as it reads
+        envelope = transaction.envelope
+        assert (envelope.sender_id, envelope.receiver_id) == ("CLINIC0042", "CLEARHOUSE9")
+        assert (envelope.application_sender, envelope.application_receiver) in (
+            (None, None), ("CLINIC0042", "CLEARHOUSE9"))
+        parties.update({segment.value(1): (segment.value(3), segment.value(9))
+                        for segment in transaction.segments() if segment.id == "NM1"})
+    assert parties["41"] == ("SPRINGFIELD BILLING", "CLINIC0042")
+    assert parties["40"] == ("ACME CLEARINGHOUSE", "CLEARHOUSE9")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("submitter_id", "A"), ("submitter_id", "SIXTEEN-CHARS-ID"), ("receiver_id", "BAD*ID"),
+    ("receiver_name", "ACME~CLEARING"), ("submitter_name", ""),
+])
+def test_a_trading_partner_id_x12_cannot_carry_is_refused_at_start(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings(**{name: value})

@@ -17,11 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from reclaim.auth import create_user
-from reclaim.claims import create_claim, patient_control_number
+from reclaim.claims import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.models import Claim, ClaimEvent, Submission
+from reclaim.models import Claim, ClaimEvent
 from reclaim.schemas import ClaimDocument
+from reclaim.submissions import TradingPartners, build_submission
 from tests.support import claim_doc
 
 
@@ -70,18 +71,23 @@ class FuzzApi:
 def store_claims(engine: Engine, count: int) -> list[StoredClaim]:
     stored = []
     with session_scope(engine) as session:
-        for n in range(count):
+        for _ in range(count):
             document = ClaimDocument.model_validate(claim_doc())
             claim = create_claim(session=session, document=document)
+            session.flush()
             assert claim.id is not None
-            claim.status, claim.attempts = "submitted", 1
-            pcn = patient_control_number(claim.id, 1)
-            submission = Submission(claim_id=claim.id, attempt=1, patient_control_number=pcn,
-                                    x12=f"837 #{n}", document=claim.document, status="sent")
-            session.add(submission)
+            claim.status = "submitted"
+            # The 837 as the worker builds it: a 999 is checked against its envelope.
+            submission = build_submission(
+                session=session, claim_id=claim.id, attempt=1, frequency_code="1",
+                original_reference=None, payer_name="SANDBOX HEALTH PLAN",
+                partners=TradingPartners.of(Settings()))
+            submission.status = "sent"
             session.flush()
             assert submission.id is not None
-            stored.append(StoredClaim(claim.id, submission.id, pcn, document.patient.member_id))
+            stored.append(StoredClaim(claim.id, submission.id,
+                                      submission.patient_control_number,
+                                      document.patient.member_id))
     return stored
 
 

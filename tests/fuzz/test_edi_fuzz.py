@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from reclaim.config import Settings
 from reclaim.models import EdiFile, PayerResponse, Remittance, Submission
-from reclaim.submissions import RECEIVER_ID, SUBMITTER_ID
 from reclaim.x12.models import (
     Ack999,
     AckTransaction,
@@ -43,7 +43,8 @@ PAYER_FILES = ("835", "277CA", "999")
 
 def envelope(number: int) -> Envelope:
     # From the clearinghouse our 837s go to, to us: a 999 from anyone else answers nothing.
-    return Envelope(sender_id=RECEIVER_ID, receiver_id=SUBMITTER_ID,
+    settings = Settings()
+    return Envelope(sender_id=settings.receiver_id, receiver_id=settings.submitter_id,
                     interchange_control_number=number, group_control_number=number,
                     transaction_control_number="0001", created=datetime(2026, 11, 3, 10, 5),
                     usage="T")
