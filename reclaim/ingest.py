@@ -339,11 +339,16 @@ def _store_answers(session: Session, signals: list[ClaimSignal],
                    for row in rows if row["claim_id"] is not None)
 
 
+# Warnings a file gets for answers that match nothing, at most (then a count of the rest).
+UNMATCHED_WARNINGS = 20
+
+
 def _store_999(session: Session, edi: EdiFile, acks: list[Ack999],
                signals: list[ClaimSignal]) -> None:
     """A 999 answers the submission its AK1-02 names (our 837's GS06) only when it comes back
     from the partner that 837 went to and is addressed to us (`_partner_mismatch`); otherwise it
-    is stored unmatched, with a warning on the file saying which envelope ids differ."""
+    is stored unmatched, with a warning on the file saying which envelope ids differ (or, when
+    AK1-02 names no submission, that it answers none of ours)."""
     assert edi.id is not None
     rows: list[dict[str, Any]] = []
     unmatched: list[ReadWarning] = []
@@ -394,9 +399,6 @@ def _warn(edi: EdiFile, warnings: list[ReadWarning]) -> None:
         kept.append(ReadWarning(message=f"and {len(warnings) - UNMATCHED_WARNINGS} more answers "
                                         "not matched, not listed").model_dump())
     edi.warnings = [*(edi.warnings or []), *kept]
-
-
-UNMATCHED_WARNINGS = 20
 
 
 class SentSubmission(NamedTuple):
