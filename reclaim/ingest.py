@@ -313,7 +313,9 @@ def _read_into(session: Session, edi: EdiFile) -> list[ClaimSignal] | None:
 
 
 def _warnings(models: list[Ack999] | list[Status277CA]) -> list[dict[str, Any]]:
-    return [w.model_dump() for m in models for w in m.warnings]
+    """The answers' warnings, in order; a file-level one, which every answer carries, once."""
+    unique = {(w.segment_index, w.segment_id, w.message): w for m in models for w in m.warnings}
+    return [w.model_dump() for w in unique.values()]
 
 
 def _answer(file_id: int, position: int, kind: str, *, claim_id: int | None,

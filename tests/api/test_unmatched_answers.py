@@ -120,3 +120,15 @@ def test_a_999_for_a_submission_without_its_837_answers_nothing(
     [warning] = edi.warnings
     assert warning["segment_id"] == "AK1"
     assert f"submission {submission.id}: that submission has no 837" in warning["message"]
+
+
+def test_a_file_of_several_999s_states_each_warning_once(fresh_engine: Engine) -> None:
+    """pyx12's sample holds four 999s for groups we never sent, with line breaks between its
+    segments: the file-level warning once, then one per AK1."""
+    text = (SAMPLES / "999" / "pyx12-834_lui_id_5010.999.txt").read_text()
+    result = ingest(fresh_engine, text)
+    edi, rows = stored(fresh_engine, result)
+    assert (edi.matched, edi.unmatched, len(rows)) == (0, 4, 4)
+    assert [w["segment_id"] for w in edi.warnings] == [None, "AK1", "AK1", "AK1", "AK1"]
+    assert edi.warnings[0]["message"] == "line breaks between segments ignored"
+    assert len({w["segment_index"] for w in edi.warnings[1:]}) == 4
