@@ -152,7 +152,9 @@ def _nul_field(scope: Scope) -> str | None:
 def default_limits() -> dict[str, int]:
     from api.routes.edi import MAX_EDI_BYTES
 
-    return {"/api/v1/edi": MAX_EDI_BYTES, "/api/v1/codec": CODEC_BODY_LIMIT}
+    # The payer files page's upload: the file and a little multipart framing around it.
+    return {"/api/v1/edi": MAX_EDI_BYTES, "/files": MAX_EDI_BYTES + 64 * 1024,
+            "/api/v1/codec": CODEC_BODY_LIMIT}
 
 
 # Row ids are 32-bit on PostgreSQL (and 64-bit on SQLite): a larger one in a path or a filter is

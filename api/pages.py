@@ -27,12 +27,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import SESSION_COOKIE, SessionDep, current_user_or_none, get_client
+from api.limits import OptionalRowId
 from reclaim import audit, kpi, routing_store
 from reclaim.auth import ROLES, SESSION_MAX_AGE, UserError, authenticate, create_user
 from reclaim.auth import session_cookie as make_session_cookie
@@ -40,7 +42,17 @@ from reclaim.claims import CorrectionError, claim_detail, corrected_document
 from reclaim.codes import cpt, hcpcs, icd10, modifiers, pos
 from reclaim.codes.carc import describe_carc, describe_rarc, plain_denial
 from reclaim.config import Settings
-from reclaim.models import Claim, ClaimStatus, ReceivedMail, Submission, User, WorkItem, utcnow
+from reclaim.models import (
+    Claim,
+    ClaimStatus,
+    EdiFile,
+    ReceivedMail,
+    Remittance,
+    Submission,
+    User,
+    WorkItem,
+    utcnow,
+)
 from reclaim.routing import AUTO_FIX_KINDS, CONTEXT_FLAGS, ROUTES, RoutingTableError
 from reclaim.work import QUEUE_ROLE, assign
 from workflows.types import QUEUE_ACTIONS
@@ -54,6 +66,8 @@ WORK_POLL_SECONDS = 5
 CLAIM_POLL_SECONDS = 5
 DASHBOARD_POLL_SECONDS = 10
 CORRECTING_QUEUES = ("coder", "front_desk")
+# Who may read and upload payer files: as POST /api/v1/edi (admins always).
+FILE_ROLES = ("admin", "biller", "manager", "coder")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -248,6 +262,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "embedded_mail": embedded_mail(settings),
         "is_manager": user is not None and is_manager(user),
         "is_admin": user is not None and user.role == "admin",
+        "may_see_files": user is not None and user.role in FILE_ROLES,
         "path": request.url.path,
     }
     response = templates.TemplateResponse(request, name, {**base, **(context or {})},
@@ -903,6 +918,90 @@ def mail_page(request: Request, session: SessionDep, _user: PageUser) -> HTMLRes
     messages = session.exec(
         select(ReceivedMail).order_by(col(ReceivedMail.id).desc()).limit(100)).all()
     return render(request, "pages/mail.html", {"messages": messages})
+
+
+# ---------------------------------------------------------------- payer files
+
+PageFiles = Annotated[User, Depends(page_role(*FILE_ROLES[1:]))]
+FILES_SHOWN = 100
+_EDI = EdiFile.__table__.c  # type: ignore[attr-defined]
+_REMITTANCES = Remittance.__table__.c  # type: ignore[attr-defined]
+_FILE_COLUMNS = (_EDI.id, _EDI.type, _EDI.status, _EDI.source, _EDI.filename, _EDI.size,
+                 _EDI.matched, _EDI.unmatched, _EDI.signalled, _EDI.received_at, _EDI.warnings,
+                 _EDI.error)
+_UNPOSTED = (sa_select(_REMITTANCES.id, _REMITTANCES.edi_file_id, _REMITTANCES.position,
+                       _REMITTANCES.patient_control_number, _REMITTANCES.status_code,
+                       _REMITTANCES.charge, _REMITTANCES.paid,
+                       _REMITTANCES.payer_claim_control_number, _REMITTANCES.payment_date,
+                       _REMITTANCES.trace_number, _REMITTANCES.received_at)
+             .where(_REMITTANCES.claim_id.is_(None)).order_by(_REMITTANCES.id.desc())
+             .limit(FILES_SHOWN))
+_UNPOSTED_TOTAL = sa_select(func.count(), func.coalesce(func.sum(_REMITTANCES.paid), 0)).where(
+    _REMITTANCES.claim_id.is_(None))
+
+
+# CLP02, the claim status code of an 835 claim payment (X12 code list 1029).
+CLAIM_PAYMENT_STATUS = {
+    "1": "processed as primary", "2": "processed as secondary", "3": "processed as tertiary",
+    "4": "denied", "19": "processed as primary, forwarded",
+    "20": "processed as secondary, forwarded", "21": "processed as tertiary, forwarded",
+    "22": "reversal of previous payment", "23": "not our claim, forwarded",
+    "25": "predetermination pricing only",
+}
+
+
+def files_context(session: Session, *, received: int | None = None) -> dict[str, Any]:
+    """The newest payer files (without their raw text), the 835 claims that matched no claim
+    of ours (money received that nothing is posted to) and their total, and the file just
+    received when there is one: three queries (four with that file) whatever the numbers."""
+    files = session.execute(sa_select(*_FILE_COLUMNS).order_by(_EDI.id.desc())
+                            .limit(FILES_SHOWN)).all()
+    unposted = session.execute(_UNPOSTED).all()
+    count, total = session.execute(_UNPOSTED_TOTAL).one()
+    just = None
+    if received is not None:
+        just = session.execute(sa_select(*_FILE_COLUMNS).where(_EDI.id == received)).first()
+    return {"files": files, "unposted": unposted, "unposted_count": count,
+            "unposted_total": total, "received": just, "error": None,
+            "claim_status": CLAIM_PAYMENT_STATUS}
+
+
+@router.get("/files", response_class=HTMLResponse)
+def files_page(request: Request, session: SessionDep, _user: PageFiles,
+               received: OptionalRowId = None, again: bool = False) -> HTMLResponse:
+    context = files_context(session, received=received)
+    context["again"] = again
+    return render(request, "pages/files.html", context)
+
+
+@router.post("/files", response_class=HTMLResponse)
+async def files_upload(request: Request, user: PageFiles) -> Response:
+    """A payer file a biller downloaded from a payer's portal, read as POST /api/v1/edi reads
+    it; then the page again, saying what became of it (a redirect: a reload posts nothing)."""
+    from api.routes.edi import receive_file
+
+    form = await checked_form(request)
+    upload = form.get("file")
+    raw = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not raw.strip():
+        def empty() -> dict[str, Any]:
+            with Session(request.app.state.engine) as session:
+                return files_context(session)
+
+        context = await run_in_threadpool(empty)
+        context["error"] = "Choose a 999, 277CA or 835 file to upload: none was sent."
+        return render(request, "pages/files.html", context, status_code=422)
+    client = await get_client(request)
+    engine = request.app.state.engine
+    filename = upload.filename if isinstance(upload, UploadFile) else None
+    result, _signals = await receive_file(engine, client, request.app.state.settings, raw,
+                                          source="upload", filename=filename)
+    await run_in_threadpool(
+        audit.record_engine, engine, user=user.username, action="upload_edi",
+        detail=f"file {result.file_id} ({filename or 'unnamed'})")
+    again = "&again=1" if result.duplicate else ""
+    return RedirectResponse(f"/files?received={result.file_id}{again}",
+                            status_code=status.HTTP_303_SEE_OTHER)
 
 
 # ---------------------------------------------------------------- admin: routing

@@ -50,15 +50,9 @@ async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
     if not raw.strip():
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             detail="empty body: POST the X12 file as the request body")
-    engine = request.app.state.engine
-    filename = request.headers.get("x-filename")
-
-    def ingest() -> IngestResult:
-        with Session(engine, expire_on_commit=False) as session:
-            return ingest_file(session=session, raw=raw, source="api", filename=filename,
-                               collect_signals=False)
-
-    result = await run_in_threadpool(ingest)
+    result, signals = await receive_file(request.app.state.engine, client, settings, raw,
+                                         source="api",
+                                         filename=request.headers.get("x-filename"))
     if result.error is not None:
         # Unreadable: 400 when it is not X12 at all, 422 when an X12 file is malformed.
         code = 422 if _looks_like_x12(raw) else 400
@@ -72,9 +66,24 @@ async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
             "file_id": result.file_id,
             "stored": True,
         })
-    body = result.as_dict()
-    body.update(await _signal(client, settings, engine, result))
-    return JSONResponse(status_code=202, content=body)
+    return JSONResponse(status_code=202, content=result.as_dict() | signals)
+
+
+async def receive_file(engine: Engine, client: Client, settings: Settings, raw: bytes, *,
+                       source: str, filename: str | None) -> tuple[IngestResult, dict[str, str]]:
+    """Store and read one payer file, then send its answers to their claims' workflows (see
+    `_signal`; nothing to send for a file that could not be read). The API's POST and the
+    payer files page's upload."""
+
+    def ingest() -> IngestResult:
+        with Session(engine, expire_on_commit=False) as session:
+            return ingest_file(session=session, raw=raw, source=source, filename=filename,
+                               collect_signals=False)
+
+    result = await run_in_threadpool(ingest)
+    if result.error is not None:
+        return result, {}
+    return result, await _signal(client, settings, engine, result)
 
 
 async def _signal(client: Client, settings: Settings, engine: Engine,

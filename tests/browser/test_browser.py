@@ -87,3 +87,22 @@ def test_a_manager_sees_the_dashboard_numbers(page: Any, site: Site, tmp_path: P
     assert page.locator("#claims-total").inner_text() == "2"
     page.go_back()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_a_biller_uploads_an_835_and_sees_the_payments_not_posted(page: Any, site: Site,
+                                                                   tmp_path: Path) -> None:
+    sign_in(page, site, "biller", "/claims")
+    page.get_by_role("link", name="Payer files").click()
+    page.wait_for_url(re.compile(r"/files$"))
+    sample = Path(__file__).resolve().parent.parent / "fixtures" / "x12" / "835" / \
+        "lfh-managed-care.835"
+    page.get_by_label("A 999, 277CA or 835 file").set_input_files(str(sample))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r"/files\?received=\d+$"))
+    status = page.get_by_role("status")
+    assert "lfh-managed-care.835" in status.inner_text()
+    assert "0 answers matched to claims" in status.inner_text()
+    assert page.get_by_role("heading", name="Payments not posted to a claim").is_visible()
+    assert page.locator("#unposted + p strong").inner_text().startswith("$")
+    assert page.get_by_role("cell", name="processed as primary").count() >= 1
+    page.screenshot(path=str(tmp_path / "files.png"), full_page=True)

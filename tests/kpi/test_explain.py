@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
-from api.pages import work_rows
+from api.pages import files_context, work_rows
 from reclaim import kpi
 from reclaim.claims import list_claims
 from reclaim.models import User
@@ -130,3 +130,13 @@ def test_the_search_box_reads_the_lower_case_indexes(filled: Engine) -> None:
     page = plans(filled, lambda s: kpi.search_claims(session=s, claim_filter=f, today=TODAY,
                                                      now=NOW))
     assert "ix_claim_lower_patient_last_name" in " | ".join(page[0][1])
+
+
+def test_the_payer_files_page_reads_unposted_payments_by_index(filled: Engine) -> None:
+    found = plans(filled, lambda s: files_context(s, received=1))
+    # Payments not posted: a range of the claim_id index, in id order (no sort anywhere).
+    assert_indexed(found, table="remittance", wants="ix_remittance_claim_id")
+    # The newest files: the table read backwards in rowid order, stopping at the page's size
+    # (SQLite calls that a SCAN); the file just received by its primary key.
+    steps = sorted(step for _sql, plan in found for step in plan if " edifile" in step)
+    assert steps == ["SCAN edifile", "SEARCH edifile USING INTEGER PRIMARY KEY (rowid=?)"]

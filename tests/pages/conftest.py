@@ -44,10 +44,14 @@ class FakeHandle:
         return WorkItemResult(work_item_id=int(self.workflow_id.rsplit("-", 1)[1]),
                               action=request.action, note=request.note)
 
+    async def signal(self, name: str, arg: Any) -> None:
+        self.client.signals.append((self.workflow_id, name, arg))
+
 
 @dataclass
 class FakeClient:
     updates: list[tuple[str, Any]] = field(default_factory=list)
+    signals: list[tuple[str, str, Any]] = field(default_factory=list)
     refuse_with: list[dict[str, Any]] | None = None
 
     def get_workflow_handle(self, workflow_id: str) -> FakeHandle:

@@ -74,7 +74,7 @@ def test_login_from_a_foreign_origin_is_refused(anon: TestClient) -> None:
 @pytest.mark.parametrize(
     "path",
     ["/", "/work", "/claims", "/claims/1", "/mail", "/admin/routing", "/admin/audit",
-     "/admin/users", "/partials/work", "/work-items/1/letter",
+     "/admin/users", "/partials/work", "/work-items/1/letter", "/files",
      "/claims/1/submissions/1/form"],
 )
 def test_every_page_needs_login(anon: TestClient, path: str) -> None:
@@ -143,6 +143,10 @@ def test_the_page_carries_the_token_of_its_session(page_db: Engine, as_role: Any
         ("admin", "/admin/users", 200),
         ("admin", "/", 200),
         ("coder", "/partials/dashboard", 403),
+        ("front_desk", "/files", 403),
+        ("coder", "/files", 200),
+        ("biller", "/files", 200),
+        ("manager", "/files", 200),
     ],
 )
 def test_page_roles(as_role: Any, role: str, path: str, expected: int) -> None:
@@ -522,7 +526,7 @@ def _queries(engine: Engine, client: TestClient, path: str) -> int:
 
 @pytest.mark.parametrize(
     "path", ["/claims", "/work", "/", "/partials/work", "/partials/dashboard", "/admin/audit",
-             "/api/v1/metrics"])
+             "/api/v1/metrics", "/files"])
 def test_pages_run_a_constant_number_of_queries(page_db: Engine, as_role: Any,
                                                 path: str) -> None:
     seed(page_db, claims=2)
