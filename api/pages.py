@@ -993,7 +993,9 @@ async def files_upload(request: Request, user: PageFiles) -> Response:
         return render(request, "pages/files.html", context, status_code=422)
     client = await get_client(request)
     engine = request.app.state.engine
-    filename = upload.filename if isinstance(upload, UploadFile) else None
+    # The browser's name for the file, printable characters only (PostgreSQL refuses a NUL).
+    named = upload.filename if isinstance(upload, UploadFile) else None
+    filename = "".join(ch for ch in named if ch.isprintable()).strip() or None if named else None
     result, _signals = await receive_file(engine, client, request.app.state.settings, raw,
                                           source="upload", filename=filename)
     await run_in_threadpool(

@@ -136,3 +136,21 @@ def test_the_front_desk_neither_sees_nor_uploads_files(as_role: Any) -> None:
     assert "Payer files" not in client.get("/claims").text
     assert client.post("/files", files={"file": ("a.x12", b"ISA")}).status_code == 403
     assert "Payer files" in as_role("biller").get("/claims").text
+
+
+def test_a_file_name_with_control_characters_is_stored_printable(
+        page_db: Engine, as_role: Any) -> None:
+    """A hand-made multipart body can put a NUL in the file's name (a browser would not):
+    PostgreSQL could not store it."""
+    client = as_role("biller")
+    csrf = csrf_in_page(client.get("/files").text)
+    boundary = "reclaim-test-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            f'{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="era\x00\x07 2026.835"\r\nContent-Type: application/octet-stream'
+            '\r\n\r\n').encode() + SAMPLE_835.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    response = client.post("/files", content=body, headers={
+        "content-type": f"multipart/form-data; boundary={boundary}"})
+    received_page(client, response)
+    with Session(page_db) as session:
+        assert session.exec(select(EdiFile)).one().filename == "era 2026.835"
