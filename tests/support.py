@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import Client
 
+from reclaim.claims import create_claim
 from reclaim.clearinghouse import InboundFile, Receipt
+from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.models import Submission
 from reclaim.payer.config import PayerConfig
 from reclaim.payer.service import PayerService
+from reclaim.schemas import ClaimDocument
+from reclaim.submissions import TradingPartners, build_submission
 from reclaim.temporal import deliver_signals
 from reclaim.x12.models import (
     Adjustment,
@@ -160,3 +166,20 @@ def rules_without_random_denials(folder: Path) -> Path:
     path = folder / "rules.toml"
     path.write_text(text)
     return path
+
+
+def sent_submission(session: Session) -> Submission:
+    """A new claim and its first 837, built as the worker builds it (from and to the default
+    trading partners, so the sandbox's 999 answers it) and marked sent; flushed."""
+    claim = create_claim(session=session, document=ClaimDocument.model_validate(claim_doc()))
+    session.flush()
+    assert claim.id is not None
+    claim.status = "submitted"
+    submission = build_submission(
+        session=session, claim_id=claim.id, attempt=1, frequency_code="1",
+        original_reference=None, payer_name="SANDBOX HEALTH PLAN",
+        partners=TradingPartners.of(Settings()))
+    submission.status = "sent"
+    session.flush()
+    assert submission.id is not None
+    return submission

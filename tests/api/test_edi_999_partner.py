@@ -11,18 +11,16 @@ from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
 from reclaim.claims import create_claim
-from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.ingest import IngestResult, ingest_file
 from reclaim.models import Claim, EdiFile, PayerResponse, Submission
 from reclaim.payer.config import PayerConfig
 from reclaim.payer.service import PayerService
 from reclaim.schemas import ClaimDocument
-from reclaim.submissions import TradingPartners, build_submission
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import first_envelope
 from reclaim.x12.write_payer import write_999
-from tests.support import claim_doc
+from tests.support import claim_doc, sent_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "x12" / "999"
 
@@ -31,21 +29,14 @@ def submit(engine: Engine, *, submission_id: int | None = None) -> Submission:
     """A claim and its first 837, built as the workflow builds it (RECLAIM to SANDBOXCH) and
     sent; with `submission_id`, earlier submissions fill the ids below it first."""
     with session_scope(engine) as session:
-        claim = create_claim(session=session, document=ClaimDocument.model_validate(claim_doc()))
-        claim.status = "submitted"
-        session.flush()
-        assert claim.id is not None
         if submission_id is not None:
+            filler = create_claim(session=session,
+                                  document=ClaimDocument.model_validate(claim_doc()))
+            session.flush()
             session.execute(insert(Submission), [dict(
-                claim_id=claim.id, attempt=100 + n, patient_control_number=f"FILL{n}",
+                claim_id=filler.id, attempt=100 + n, patient_control_number=f"FILL{n}",
                 document={}, x12="") for n in range(1, submission_id)])
-        submission = build_submission(session=session, claim_id=claim.id, attempt=1,
-                                      frequency_code="1", original_reference=None,
-                                      payer_name="SANDBOX HEALTH PLAN",
-                                      partners=TradingPartners.of(Settings()))
-        submission.status = "sent"
-        session.add(submission)
-        session.flush()
+        submission = sent_submission(session)
         assert submission_id is None or submission.id == submission_id
         session.expunge(submission)
     return submission

@@ -17,13 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from reclaim.auth import create_user
-from reclaim.claims import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.models import Claim, ClaimEvent
-from reclaim.schemas import ClaimDocument
-from reclaim.submissions import TradingPartners, build_submission
-from tests.support import claim_doc
+from tests.support import sent_submission
 
 
 @dataclass
@@ -72,22 +69,12 @@ def store_claims(engine: Engine, count: int) -> list[StoredClaim]:
     stored = []
     with session_scope(engine) as session:
         for _ in range(count):
-            document = ClaimDocument.model_validate(claim_doc())
-            claim = create_claim(session=session, document=document)
-            session.flush()
-            assert claim.id is not None
-            claim.status = "submitted"
             # The 837 as the worker builds it: a 999 is checked against its envelope.
-            submission = build_submission(
-                session=session, claim_id=claim.id, attempt=1, frequency_code="1",
-                original_reference=None, payer_name="SANDBOX HEALTH PLAN",
-                partners=TradingPartners.of(Settings()))
-            submission.status = "sent"
-            session.flush()
+            submission = sent_submission(session)
             assert submission.id is not None
-            stored.append(StoredClaim(claim.id, submission.id,
+            stored.append(StoredClaim(submission.claim_id, submission.id,
                                       submission.patient_control_number,
-                                      document.patient.member_id))
+                                      submission.document["patient"]["member_id"]))
     return stored
 
 

@@ -11,15 +11,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from reclaim.claims import create_claim
-from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.models import AuditEntry, EdiFile, Remittance, Submission
-from reclaim.schemas import ClaimDocument
-from reclaim.submissions import TradingPartners, build_submission
 from tests.api.test_edi_999_partner import sandbox_999
 from tests.pages.conftest import csrf_in_page
-from tests.support import claim_doc
+from tests.support import sent_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "x12"
 SAMPLE_835 = SAMPLES / "835" / "lfh-managed-care.835"
@@ -42,16 +38,7 @@ def received_page(client: Any, response: Any) -> str:
 
 def sent_claim(engine: Engine) -> Submission:
     with session_scope(engine) as session:
-        claim = create_claim(session=session, document=ClaimDocument.model_validate(claim_doc()))
-        claim.status = "submitted"
-        session.flush()
-        assert claim.id is not None
-        submission = build_submission(
-            session=session, claim_id=claim.id, attempt=1, frequency_code="1",
-            original_reference=None, payer_name="SANDBOX HEALTH PLAN",
-            partners=TradingPartners.of(Settings()))
-        submission.status = "sent"
-        session.flush()
+        submission = sent_submission(session)
         session.expunge(submission)
         return submission
 
