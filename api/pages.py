@@ -455,6 +455,7 @@ def dashboard_context(session: Session, f: kpi.ClaimFilter) -> dict[str, Any]:
         "overdue": overdue_items(session, f, today, now),
         "work_age_buckets": [b[0] for b in kpi.WORK_AGE_BUCKETS],
         "payers": _payers(session),
+        "unposted": session.execute(_UNPOSTED_TOTAL).one(),
     }
 
 

@@ -141,3 +141,23 @@ def test_a_file_name_with_control_characters_is_stored_printable(
     received_page(client, response)
     with Session(page_db) as session:
         assert session.exec(select(EdiFile)).one().filename == "era 2026.835"
+
+
+def test_the_dashboard_counts_the_payments_not_posted(page_db: Engine, as_role: Any) -> None:
+    manager = as_role("manager")
+    card = re.compile(r'data-kpi="payments-not-posted"><a class="num" href="/files#unposted"'
+                      r'[^>]*>([^<]+)</a>')
+    before = card.search(manager.get("/").text)
+    assert before is not None
+    assert before.group(1) == "$0.00"
+    biller = as_role("biller")
+    received_page(biller, upload(biller, SAMPLE_835.read_bytes()))
+    with Session(page_db) as session:
+        unposted = session.exec(select(Remittance).where(col(Remittance.claim_id).is_(None))).all()
+    total = sum(r.paid for r in unposted)
+    assert total > 0
+    html = manager.get("/").text
+    after = card.search(html)
+    assert after is not None
+    assert after.group(1) == f"${total:,.2f}"
+    assert f"{len(unposted)} claim payments in 835s matched no claim" in html
