@@ -323,6 +323,7 @@ def run(url: str, tmp: Path, n: int, rounds: int) -> None:
         ("/work (coder)", ["/work"], coder),
         ("/claims?cohort=denied", ["/claims?cohort=denied"], manager),
         ("/claims/{id}", [f"/claims/{i}" for i in ids], coder),
+        ("/files", ["/files"], manager),
     ]
     results: dict[str, dict[str, float]] = {}
     with TestClient(app) as client:
