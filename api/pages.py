@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import SESSION_COOKIE, SessionDep, current_user_or_none, get_client
 from api.limits import OptionalRowId
+from api.routes.edi import receive_file
 from reclaim import audit, kpi, routing_store
 from reclaim.auth import ROLES, SESSION_MAX_AGE, UserError, authenticate, create_user
 from reclaim.auth import session_cookie as make_session_cookie
@@ -66,8 +67,8 @@ WORK_POLL_SECONDS = 5
 CLAIM_POLL_SECONDS = 5
 DASHBOARD_POLL_SECONDS = 10
 CORRECTING_QUEUES = ("coder", "front_desk")
-# Who may read and upload payer files: as POST /api/v1/edi (admins always).
-FILE_ROLES = ("admin", "biller", "manager", "coder")
+# Who may read and upload payer files, as POST /api/v1/edi (and admins).
+FILE_ROLES = ("biller", "manager", "coder")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -262,7 +263,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "embedded_mail": embedded_mail(settings),
         "is_manager": user is not None and is_manager(user),
         "is_admin": user is not None and user.role == "admin",
-        "may_see_files": user is not None and user.role in FILE_ROLES,
+        "may_see_files": user is not None and user.role in ("admin", *FILE_ROLES),
         "path": request.url.path,
     }
     response = templates.TemplateResponse(request, name, {**base, **(context or {})},
@@ -923,13 +924,14 @@ def mail_page(request: Request, session: SessionDep, _user: PageUser) -> HTMLRes
 
 # ---------------------------------------------------------------- payer files
 
-PageFiles = Annotated[User, Depends(page_role(*FILE_ROLES[1:]))]
+PageFiles = Annotated[User, Depends(page_role(*FILE_ROLES))]
 FILES_SHOWN = 100
 _EDI = EdiFile.__table__.c  # type: ignore[attr-defined]
 _REMITTANCES = Remittance.__table__.c  # type: ignore[attr-defined]
 _FILE_COLUMNS = (_EDI.id, _EDI.type, _EDI.status, _EDI.source, _EDI.filename, _EDI.size,
                  _EDI.matched, _EDI.unmatched, _EDI.signalled, _EDI.received_at, _EDI.warnings,
                  _EDI.error)
+_FILES = sa_select(*_FILE_COLUMNS).order_by(_EDI.id.desc()).limit(FILES_SHOWN)
 _UNPOSTED = (sa_select(_REMITTANCES.id, _REMITTANCES.edi_file_id, _REMITTANCES.position,
                        _REMITTANCES.patient_control_number, _REMITTANCES.status_code,
                        _REMITTANCES.charge, _REMITTANCES.paid,
@@ -955,8 +957,7 @@ def files_context(session: Session, *, received: int | None = None) -> dict[str,
     """The newest payer files (without their raw text), the 835 claims that matched no claim
     of ours (money received that nothing is posted to) and their total, and the file just
     received when there is one: three queries (four with that file) whatever the numbers."""
-    files = session.execute(sa_select(*_FILE_COLUMNS).order_by(_EDI.id.desc())
-                            .limit(FILES_SHOWN)).all()
+    files = session.execute(_FILES).all()
     unposted = session.execute(_UNPOSTED).all()
     count, total = session.execute(_UNPOSTED_TOTAL).one()
     just = None
@@ -979,8 +980,6 @@ def files_page(request: Request, session: SessionDep, _user: PageFiles,
 async def files_upload(request: Request, user: PageFiles) -> Response:
     """A payer file a biller downloaded from a payer's portal, read as POST /api/v1/edi reads
     it; then the page again, saying what became of it (a redirect: a reload posts nothing)."""
-    from api.routes.edi import receive_file
-
     form = await checked_form(request)
     upload = form.get("file")
     raw = await upload.read() if isinstance(upload, UploadFile) else b""
@@ -996,7 +995,7 @@ async def files_upload(request: Request, user: PageFiles) -> Response:
     engine = request.app.state.engine
     # The browser's name for the file, printable characters only (PostgreSQL refuses a NUL).
     named = upload.filename if isinstance(upload, UploadFile) else None
-    filename = "".join(ch for ch in named if ch.isprintable()).strip() or None if named else None
+    filename = ("".join(ch for ch in named if ch.isprintable()).strip() or None) if named else None
     result, _signals = await receive_file(engine, client, request.app.state.settings, raw,
                                           source="upload", filename=filename)
     await run_in_threadpool(
