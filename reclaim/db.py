@@ -64,13 +64,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def conflict_insert(session: Session, model: type[SQLModel]) -> sqlite.Insert | postgresql.Insert:
-    """An INSERT that can say ON CONFLICT, in the session's dialect (SQLite or PostgreSQL)."""
+    """An INSERT that can say ON CONFLICT, in the session's dialect. Reclaim runs on the two
+    databases make_engine configures; any other URL is refused here by name."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         return sqlite.insert(model)
     if dialect == "postgresql":
         return postgresql.insert(model)
-    raise NotImplementedError(f"ON CONFLICT on {dialect}: Reclaim runs on SQLite or PostgreSQL")
+    raise ValueError(f"database {dialect!r}: Reclaim runs on SQLite or PostgreSQL")
 
 
 # Threads for `side_by_side`: a few, so one page's queries cannot take the connection pool.
