@@ -45,10 +45,10 @@ bench: install
 	$(BIN)/python bench/scrub.py
 
 lint: install
-	$(BIN)/ruff check reclaim workflows activities api worker.py tests bench
+	$(BIN)/ruff check contracts reclaim workflows activities api worker.py cli.py temporal_client.py tests bench
 
 typecheck: install
-	$(BIN)/mypy reclaim workflows activities api worker.py
+	$(BIN)/mypy contracts reclaim workflows activities api worker.py cli.py temporal_client.py
 
 clean:
 	rm -rf var .pytest_cache

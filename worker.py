@@ -25,19 +25,19 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from activities.claims import ClaimActivities
-from activities.edi import EdiActivities, PollRequest
+from activities.edi import EdiActivities
 from activities.work import WorkActivities
+from contracts.messages import PollRequest
 from reclaim.clearinghouse import Clearinghouse, clearinghouse_from_setting
 from reclaim.codes import icd10
 from reclaim.config import Settings
 from reclaim.db import get_engine
 from reclaim.metrics import worker_runtime
-from reclaim.temporal import connect
+from temporal_client import connect, start_orphans
 from workflows.claim import ClaimWorkflow
 from workflows.digest import DailyDigestWorkflow
 from workflows.edi_signals import EdiSignalWorkflow
 from workflows.poll import ClearinghousePollWorkflow
-from workflows.start import start_orphans
 from workflows.work_item import WorkItemWorkflow
 
 log = logging.getLogger("reclaim.worker")

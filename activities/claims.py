@@ -16,19 +16,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from reclaim import metrics, payers, scrubbing
-from reclaim.claims import CorrectionError, record_event
-from reclaim.claims import apply_correction as apply_claim_correction
-from reclaim.clearinghouse import Clearinghouse, ClearinghouseError, Receipt
-from reclaim.config import Settings
-from reclaim.db import session_scope
-from reclaim.ingest import IngestResult, ingest_file
-from reclaim.models import Claim
-from reclaim.remittances import auto_fix, post_remittance
-from reclaim.routing_store import current_table
-from reclaim.submissions import TradingPartners, build_submission, mark_sent
-from reclaim.temporal import COLLECT_SIGNALS, signal_ingested
-from workflows.types import (
+from contracts.messages import (
     ApplyCorrection,
     AutoFixOutcome,
     AutoFixRequest,
@@ -41,6 +29,19 @@ from workflows.types import (
     SubmissionRef,
     SubmitRequest,
 )
+from reclaim import metrics, payers
+from reclaim.claims.service import CorrectionError, record_event
+from reclaim.claims.service import apply_correction as apply_claim_correction
+from reclaim.claims.submissions import TradingPartners, build_submission, mark_sent
+from reclaim.clearinghouse import Clearinghouse, ClearinghouseError, Receipt
+from reclaim.config import Settings
+from reclaim.db import session_scope
+from reclaim.denials.posting import auto_fix, post_remittance
+from reclaim.denials.store import current_table
+from reclaim.edi.ingest import IngestResult, ingest_file
+from reclaim.models import Claim
+from reclaim.scrub import service as scrubbing
+from temporal_client import COLLECT_SIGNALS, signal_ingested
 
 
 class ClaimActivities:

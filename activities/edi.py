@@ -8,56 +8,27 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.messages import PollRequest, PollResult, SignalFileRequest, SignalFileResult
+from contracts.names import signal_workflow_id
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import SignalCursor, ingest_file
+from reclaim.edi.ingest import SignalCursor, ingest_file
+from reclaim.edi.reconcile import stale_answers, unsignalled_files
 from reclaim.models import ClearinghouseCursor, EdiFile, utcnow
-from reclaim.reconcile import stale_answers, unsignalled_files
-from reclaim.temporal import COLLECT_SIGNALS, deliver_signals, signal_file, signal_ingested
+from temporal_client import COLLECT_SIGNALS, deliver_signals, signal_file, signal_ingested
 
 log = logging.getLogger(__name__)
 CURSOR = "clearinghouse"
 RESIGNAL_TRIES = 3
-
-
-class PollRequest(BaseModel):
-    run_seconds: float = 55.0
-    interval_seconds: float = 1.0
-
-
-class PollResult(BaseModel):
-    files: int
-    failed: int
-    resignalled: int = 0
-
-
-class SignalFileRequest(BaseModel):
-    file_id: int
-
-
-class SignalFileResult(BaseModel):
-    file_id: int
-    # signalled: sent now; already_signalled: the file was marked signalled before (a repeat);
-    # nothing_to_signal: no such file, or one that was never read.
-    outcome: Literal["signalled", "already_signalled", "nothing_to_signal"]
-
-
-SIGNAL_WORKFLOW_PREFIX = "edi-signals-"
-
-
-def signal_workflow_id(file_id: int) -> str:
-    """The id of the EdiSignalWorkflow that sends a stored file's signals: one per file."""
-    return f"{SIGNAL_WORKFLOW_PREFIX}{file_id}"
 
 
 def page_details(cursor: SignalCursor | None) -> list[int] | None:
@@ -213,7 +184,7 @@ class EdiActivities:
 
     async def resignal_stale(self) -> int:
         """Signal again the claims still waiting on an answer that was stored a while ago
-        (reclaim.reconcile); the number of claims. A claim that has not moved after
+        (reclaim.edi.reconcile); the number of claims. A claim that has not moved after
         RESIGNAL_TRIES repeats has something else wrong with it: it is reported once, then left
         to the people who watch the error log."""
         given_up = {c for c, n in self._resignalled.items() if n >= RESIGNAL_TRIES}

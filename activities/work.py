@@ -9,13 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from reclaim import metrics, scrubbing, work
-from reclaim.claims import CorrectionError, corrected_document
-from reclaim.config import Settings
-from reclaim.db import session_scope
-from reclaim.mail import mark_mail, send_mail
-from reclaim.models import Claim, MailMessage
-from workflows.types import (
+from contracts.messages import (
     CorrectionCheck,
     DigestRequest,
     Finding,
@@ -26,6 +20,14 @@ from workflows.types import (
     WorkItemRef,
     WorkItemSpec,
 )
+from reclaim import metrics
+from reclaim.claims.service import CorrectionError, corrected_document
+from reclaim.config import Settings
+from reclaim.db import session_scope
+from reclaim.mail import mark_mail, send_mail
+from reclaim.models import Claim, MailMessage
+from reclaim.scrub import service as scrubbing
+from reclaim.work import items as work
 
 log = logging.getLogger(__name__)
 

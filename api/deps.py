@@ -13,7 +13,7 @@ from temporalio.client import Client
 from reclaim.auth import read_session_cookie, user_for_token
 from reclaim.config import Settings
 from reclaim.models import User
-from reclaim.temporal import connect
+from temporal_client import connect
 
 SESSION_COOKIE = "reclaim_session"
 

@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_BODY_LIMIT = 1024 * 1024
 CODEC_BODY_LIMIT = 16 * 1024 * 1024
+# A payer file (999, 277CA, 835) posted to the API or uploaded on the payer files page.
+MAX_EDI_BYTES = 50 * 1024 * 1024
 
 
 class RequestSizeLimits:
@@ -150,8 +152,6 @@ def _nul_field(scope: Scope) -> str | None:
 
 
 def default_limits() -> dict[str, int]:
-    from api.routes.edi import MAX_EDI_BYTES
-
     # The payer files page's upload: the file and a little multipart framing around it.
     return {"/api/v1/edi": MAX_EDI_BYTES, "/files": MAX_EDI_BYTES + 64 * 1024,
             "/api/v1/codec": CODEC_BODY_LIMIT}

@@ -35,17 +35,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import SESSION_COOKIE, SessionDep, current_user_or_none, get_client
 from api.limits import OptionalRowId
-from api.routes.edi import receive_file
-from reclaim import audit, kpi, routing_store
+from contracts.enums import QUEUE_ACTIONS, ClaimStatus
+from reclaim import audit
 from reclaim.auth import ROLES, SESSION_MAX_AGE, UserError, authenticate, create_user
 from reclaim.auth import session_cookie as make_session_cookie
-from reclaim.claims import CorrectionError, claim_detail, corrected_document
+from reclaim.claims.service import CorrectionError, claim_detail, corrected_document
 from reclaim.codes import cpt, hcpcs, icd10, modifiers, pos
 from reclaim.codes.carc import describe_carc, describe_rarc, plain_denial
 from reclaim.config import Settings
+from reclaim.denials import store as routing_store
+from reclaim.denials.routing import AUTO_FIX_KINDS, CONTEXT_FLAGS, ROUTES, RoutingTableError
+from reclaim.kpi import dashboard as kpi
 from reclaim.models import (
     Claim,
-    ClaimStatus,
     EdiFile,
     ReceivedMail,
     Remittance,
@@ -54,9 +56,8 @@ from reclaim.models import (
     WorkItem,
     utcnow,
 )
-from reclaim.routing import AUTO_FIX_KINDS, CONTEXT_FLAGS, ROUTES, RoutingTableError
-from reclaim.work import QUEUE_ROLE, assign
-from workflows.types import QUEUE_ACTIONS
+from reclaim.work.items import QUEUE_ROLE, assign
+from temporal_client import receive_file
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).with_name("static")
@@ -803,7 +804,7 @@ def field_messages(findings: list[Any]) -> dict[str, list[str]]:
 
 
 def _check_with_scrubber(session: Session, document: Any) -> list[dict[str, Any]]:
-    from reclaim import scrubbing  # the scrubber loads code sets: only when asked
+    from reclaim.scrub import service as scrubbing  # the scrubber loads code sets: only when asked
 
     outcome = scrubbing.scrub_document(session=session, document=document)
     return [f.model_dump() for f in [*outcome.errors, *outcome.warnings]]
@@ -879,7 +880,7 @@ def appeal_letter(item_id: int, session: SessionDep, user: PageUser) -> HTMLResp
                             detail=f"work item {item_id} has no appeal letter")
     audit.record(session=session, user=user.username, action="view_letter",
                  claim_id=item.claim_id)
-    # The letter is a complete, self-styled document rendered by reclaim.notices (autoescaped).
+    # The letter is a complete, self-styled document rendered by reclaim.work.notices (autoescaped).
     return HTMLResponse(html, headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
         "Cache-Control": "no-store"})

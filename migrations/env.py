@@ -6,8 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import reclaim.codes.ncci  # noqa: F401  (registers the NCCI/MUE tables)
+import reclaim.denials.store  # noqa: F401  (routing table versions)
 import reclaim.models  # noqa: F401
-import reclaim.routing_store  # noqa: F401  (routing table versions)
 from reclaim.db import make_engine
 
 config = context.config

@@ -41,7 +41,7 @@ class Clearinghouse(Protocol):
 
 
 class SandboxClearinghouse:
-    """The sandbox payer's HTTP interface (reclaim.payer.app).
+    """The sandbox payer's HTTP interface (reclaim.sandbox_payer.app).
 
     Over aiohttp rather than httpx: this client runs on the worker's event loop for every
     submission and every poll, and there aiohttp took a quarter of the CPU per request that

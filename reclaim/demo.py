@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from reclaim.auth import create_user
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.models import Claim, DirectoryProvider, User
-from reclaim.schemas import ClaimDocument
 
 DEMO_PASSWORD = "reclaim-demo"
 DEMO_USERS = (

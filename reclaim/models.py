@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,37 +23,12 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from contracts.enums import ClaimStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-class ClaimStatus(StrEnum):
-    coding = "coding"
-    scrubbing = "scrubbing"
-    needs_correction = "needs_correction"
-    submitted = "submitted"
-    accepted = "accepted"
-    rejected = "rejected"
-    denied = "denied"
-    appealing = "appealing"
-    resubmitted = "resubmitted"
-    paid = "paid"
-    partially_paid = "partially_paid"
-    patient_responsibility = "patient_responsibility"
-    written_off = "written_off"
-    voided = "voided"
-
-
-FINAL_STATUSES = frozenset(
-    {
-        ClaimStatus.paid,
-        ClaimStatus.partially_paid,
-        ClaimStatus.patient_responsibility,
-        ClaimStatus.written_off,
-        ClaimStatus.voided,
-    }
-)
 
 MONEY = Numeric(12, 2)
 SEARCHED_COLUMNS = ("patient_last_name", "member_id", "payer_claim_control_number")
@@ -64,8 +38,8 @@ class Claim(SQLModel, table=True):
     __table_args__ = (
         Index("ix_claim_status_updated", "status", "updated_at"),
         Index("ix_claim_payer_status", "payer_id", "status"),
-        # Pages and KPIs (reclaim/kpi.py, bench/pages.py): the unfiltered claim list's order,
-        # and covering indexes so the dashboard's aggregates never read the wide claim rows.
+        # Pages and KPIs (reclaim/kpi/, bench/pages.py): the unfiltered claim list's order, and
+        # covering indexes so the dashboard's aggregates never read the wide claim rows.
         Index("ix_claim_updated_id", "updated_at", "id"),
         Index("ix_claim_kpi", "status", "clean_first_pass", "denied_first_pass", "attempts",
               "service_date", "payer_id", "total_charge", "paid_amount",
@@ -76,7 +50,7 @@ class Claim(SQLModel, table=True):
               "recovered_amount", "total_charge", "paid_amount", "patient_responsibility",
               "payer_id", "service_date"),
         # The search box (`?q=`): a prefix of the last name, member id or payer's claim number,
-        # whatever its case, is a range over these (reclaim/claims.py `search_condition`).
+        # whatever its case, is a range over these (reclaim/claims/service.py `search_condition`).
         *(Index(f"ix_claim_lower_{name}", func.lower(literal_column(name)))
           for name in SEARCHED_COLUMNS),
     )
@@ -111,7 +85,7 @@ class Claim(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
     # Denial facts, recomputed from the denial and remittance rows by
-    # reclaim.denial_facts.refresh_denial_facts whenever either changes (null: never denied):
+    # reclaim.denials.facts.refresh_denial_facts whenever either changes (null: never denied):
     # when the claim was first denied, what remittances after that first denial paid, and
     # whether any of them paid (the denial was overturned).
     denied_at: datetime | None = None

@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel
 
-from reclaim.autofix import ModifierRule
-from reclaim.scrub.payers import load_payer_rules
+from reclaim.denials.autofix import ModifierRule
+from reclaim.scrub.payer_rules import load_payer_rules
 
 
 class PayerTerms(BaseModel):

@@ -135,7 +135,7 @@ def smtp() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    from reclaim.temporal import data_converter
+    from temporal_client import data_converter
 
     args = []
     for name, kind in SEARCH_ATTRIBUTES.items():

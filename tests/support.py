@@ -16,17 +16,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from reclaim.claims import create_claim
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
+from reclaim.claims.submissions import TradingPartners, build_submission
 from reclaim.clearinghouse import InboundFile, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file, mark_signalled
+from reclaim.edi.ingest import ingest_file, mark_signalled
 from reclaim.models import Submission
-from reclaim.payer.config import PayerConfig
-from reclaim.payer.service import PayerService
-from reclaim.schemas import ClaimDocument
-from reclaim.submissions import TradingPartners, build_submission
-from reclaim.temporal import deliver_signals
+from reclaim.sandbox_payer.config import PayerConfig
+from reclaim.sandbox_payer.service import PayerService
 from reclaim.x12.models import (
     Adjustment,
     ClaimPayment,
@@ -36,6 +35,7 @@ from reclaim.x12.models import (
     ServicePayment,
 )
 from reclaim.x12.write_payer import write_835
+from temporal_client import deliver_signals
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "claim.json"
 
@@ -159,7 +159,7 @@ def rules_without_random_denials(folder: Path) -> Path:
     """The packaged payer rules with every seeded random denial rate set to zero."""
     import re
 
-    from reclaim.payer.config import PACKAGED_RULES
+    from reclaim.sandbox_payer.config import PACKAGED_RULES
 
     text = re.sub(r"(?m)^random_denial_percent = \d+", "random_denial_percent = 0",
                   PACKAGED_RULES.read_text())

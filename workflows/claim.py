@@ -8,15 +8,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.claims import ClaimActivities
-    from activities.work import WorkActivities
-    from workflows.steps import Final, Next, Resubmit
-    from workflows.types import (
+    from contracts import activities as act
+    from contracts.enums import (
+        CORRECTING_QUEUES,
         QUEUE_ACTIONS,
+        UNFILED_STATUSES,
+        ClaimStatus,
+        Queue,
+        Route,
+    )
+    from contracts.messages import (
         AppealDecision,
         ApplyCorrection,
         AutoFixRequest,
@@ -35,12 +40,17 @@ with workflow.unsafe.imports_passed_through():
         WorkItemResult,
         WorkItemSpec,
     )
+    from contracts.names import (
+        APPEAL_DECISION_SIGNAL,
+        ASSIGNED_TO,
+        CLAIM_STATUS,
+        DENIAL_ROUTE,
+        EDI_EVENT_SIGNAL,
+        PAYER_ID,
+        STATUS_QUERY,
+    )
+    from workflows.steps import Final, Next, Resubmit
     from workflows.work_item import WorkItemWorkflow
-
-CLAIM_STATUS = SearchAttributeKey.for_keyword("ClaimStatus")
-PAYER_ID = SearchAttributeKey.for_keyword("PayerId")
-DENIAL_ROUTE = SearchAttributeKey.for_keyword("DenialRoute")
-ASSIGNED_TO = SearchAttributeKey.for_keyword("AssignedTo")
 
 # Activities are short database writes; a worker killed mid-activity is noticed this soon.
 SHORT = timedelta(seconds=20)
@@ -48,14 +58,10 @@ SUBMIT_TIMEOUT = timedelta(seconds=45)
 SEEN_KEEP = 500
 
 
-def workflow_id_for(claim_id: int) -> str:
-    return f"claim-{claim_id}"
-
-
 @workflow.defn
 class ClaimWorkflow:
     def __init__(self) -> None:
-        self._status = "coding"
+        self._status = ClaimStatus.coding
         self._inbox: list[EdiEvent] = []
         self._seen: list[str] = []
         self._seq = 0
@@ -77,8 +83,8 @@ class ClaimWorkflow:
         self._seq = start.event_seq
         self._seen = list(start.seen_events)
         self._attempt = start.attempt
-        ctx = await workflow.execute_activity_method(
-            ClaimActivities.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
+        ctx = await workflow.execute_activity(
+            act.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
         )
         self._ctx = ctx
         self._max_attempts = start.max_attempts or ctx.max_attempts
@@ -98,17 +104,17 @@ class ClaimWorkflow:
         )
 
     async def _scrub_until_clean(self) -> None:
-        await self._set("scrubbing", "Scrubbing the claim before it leaves")
-        outcome = await workflow.execute_activity_method(
-            ClaimActivities.scrub_claim,
+        await self._set(ClaimStatus.scrubbing, "Scrubbing the claim before it leaves")
+        outcome = await workflow.execute_activity(
+            act.scrub_claim,
             ScrubRequest(claim_id=self._claim_id, first_pass=True),
             start_to_close_timeout=SHORT,
         )
         while outcome.errors:
             summary = "; ".join(f.message for f in outcome.errors[:3])
-            await self._set("needs_correction", f"Scrubber found problems: {summary}")
+            await self._set(ClaimStatus.needs_correction, f"Scrubber found problems: {summary}")
             result = await self._work_item(
-                queue="coder",
+                queue=Queue.coder,
                 kind="correction",
                 title=f"Claim {self._claim_id}: fix before submission",
                 detail=summary,
@@ -116,9 +122,9 @@ class ClaimWorkflow:
                 key=f"scrub-{self._seq}",
             )
             await self._apply_corrections(result)
-            await self._set("scrubbing", "Correction received; scrubbing again")
-            outcome = await workflow.execute_activity_method(
-                ClaimActivities.scrub_claim,
+            await self._set(ClaimStatus.scrubbing, "Correction received; scrubbing again")
+            outcome = await workflow.execute_activity(
+                act.scrub_claim,
                 ScrubRequest(claim_id=self._claim_id),
                 start_to_close_timeout=SHORT,
             )
@@ -143,7 +149,7 @@ class ClaimWorkflow:
     async def _cap_reached(self, reference: str | None) -> Next:
         """The payer's attempt limit: a manager writes the claim off, or allows one more try."""
         decision = await self._work_item(
-            queue="manager",
+            queue=Queue.manager,
             kind="attempt_cap",
             title=f"Claim {self._claim_id}: {self._attempt} attempts used",
             detail="The payer's attempt limit is reached. Approve to write the claim off, or "
@@ -151,9 +157,9 @@ class ClaimWorkflow:
             key=f"cap-{self._attempt}",
         )
         if decision.action == "approve":
-            return Final("written_off", "Written off after the attempt cap")
+            return Final(ClaimStatus.written_off, "Written off after the attempt cap")
         fix = await self._work_item(
-            queue="coder",
+            queue=Queue.coder,
             kind="correction",
             title=f"Claim {self._claim_id}: correct for one more attempt",
             detail=decision.note or "A manager allowed one more attempt.",
@@ -167,8 +173,8 @@ class ClaimWorkflow:
 
     async def _one_attempt(self, ctx: ClaimContext, frequency: str, reference: str | None) -> Next:
         attempt = self._attempt
-        sub = await workflow.execute_activity_method(
-            ClaimActivities.submit_claim,
+        sub = await workflow.execute_activity(
+            act.submit_claim,
             SubmitRequest(
                 claim_id=self._claim_id,
                 attempt=attempt,
@@ -177,9 +183,9 @@ class ClaimWorkflow:
             ),
             start_to_close_timeout=SUBMIT_TIMEOUT,
         )
-        kind = {"1": "submitted", "7": "resubmitted", "8": "voided"}[sub.frequency_code]
+        first = sub.frequency_code == "1"
         await self._set(
-            "submitted" if kind == "submitted" else "resubmitted",
+            ClaimStatus.submitted if first else ClaimStatus.resubmitted,
             f"Attempt {attempt} sent as {sub.patient_control_number} (frequency {frequency})",
             data={"submission_id": sub.submission_id},
         )
@@ -211,7 +217,8 @@ class ClaimWorkflow:
                     if not event.accepted:
                         return await self._rejected(event, "The payer rejected the claim")
                     acked = True
-                    await self._set("accepted", "277CA: accepted into adjudication", kind="277CA")
+                    await self._set(ClaimStatus.accepted, "277CA: accepted into adjudication",
+                                    kind="277CA")
                     timeout = ctx.adjudication_deadline
                 else:
                     outcome = await self._remittance(event)
@@ -246,8 +253,8 @@ class ClaimWorkflow:
 
     async def _remittance(self, event: EdiEvent) -> RemittanceOutcome | None:
         assert event.remittance_id is not None
-        outcome = await workflow.execute_activity_method(
-            ClaimActivities.record_remittance,
+        outcome = await workflow.execute_activity(
+            act.record_remittance,
             RemittanceRequest(
                 claim_id=self._claim_id, attempt=event.attempt, remittance_id=event.remittance_id
             ),
@@ -261,30 +268,31 @@ class ClaimWorkflow:
     async def _after_remittance(self, ctx: ClaimContext, outcome: RemittanceOutcome) -> Next:
         self._paid = str(outcome.paid)
         if outcome.outcome != "denied" and not outcome.denials:
-            return Final(outcome.outcome, f"835: {outcome.outcome.replace('_', ' ')}")
-        route = outcome.route or "coder"
-        self._upsert(DENIAL_ROUTE.value_set(route))
+            return Final(ClaimStatus(outcome.outcome), f"835: {outcome.outcome.replace('_', ' ')}")
+        route = outcome.route or Route.coder
+        self._upsert(DENIAL_ROUTE.value_set(route.value))
         codes = ", ".join(f"{d.group}-{d.carc}" for d in outcome.denials) or "no reason given"
-        await self._set("denied", f"835: denied ({codes}); routed to {route}", kind="denial",
-                        data={"route": route})
+        await self._set(ClaimStatus.denied, f"835: denied ({codes}); routed to {route}",
+                        kind="denial", data={"route": route.value})
         if outcome.escalate:
             return await self._cap_reached(outcome.payer_claim_control_number)
         return await self._route(ctx, outcome, route)
 
-    async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: str) -> Next:
+    async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: Route) -> Next:
         # Line and claim level often carry the same reason: say each once.
         plain = "; ".join(dict.fromkeys(d.plain for d in outcome.denials if d.plain))
         reference = outcome.payer_claim_control_number
         # A partly paid claim whose denied lines are closed or written off stays partly paid.
-        settled = "partially_paid" if outcome.outcome == "partially_paid" else None
-        if route == "patient":
-            return Final(settled or "patient_responsibility", "The balance is the patient's")
-        if route in ("write_off", "close"):
+        settled = ClaimStatus.partially_paid if outcome.outcome == "partially_paid" else None
+        if route == Route.patient:
+            return Final(settled or ClaimStatus.patient_responsibility,
+                         "The balance is the patient's")
+        if route in (Route.write_off, Route.close):
             return await self._write_off(plain or "Denial routed to write-off", reference,
                                          settled=settled)
-        if route == "auto_fix":
-            fix = await workflow.execute_activity_method(
-                ClaimActivities.apply_auto_fix,
+        if route == Route.auto_fix:
+            fix = await workflow.execute_activity(
+                act.apply_auto_fix,
                 AutoFixRequest(
                     claim_id=self._claim_id,
                     attempt=self._attempt,
@@ -298,11 +306,11 @@ class ClaimWorkflow:
                 if fix.new_original:
                     return Resubmit("1", None, note)
                 return Resubmit("7", reference, note)
-            route = "front_desk" if "provider" in fix.reason or "place" in fix.reason else "coder"
+            route = Route(fix.queue or Queue.coder)
             await self._set(None, f"Auto-fix not possible: {fix.reason}", kind="auto_fix")
-        if route == "appeal":
+        if route == Route.appeal:
             return await self._appeal_flow(ctx, outcome, plain)
-        queue = "front_desk" if route == "front_desk" else "coder"
+        queue = Queue.front_desk if route == Route.front_desk else Queue.coder
         window = self._watch_window(ctx.corrected_claim_window, queue, "corrected-claim window",
                                     f"ccw-{self._attempt}")
         try:
@@ -329,18 +337,18 @@ class ClaimWorkflow:
         return Resubmit("7", reference, "Corrected claim replaces the denied one")
 
     async def _appeal_flow(self, ctx: ClaimContext, outcome: RemittanceOutcome, plain: str) -> Next:
-        await self._set("appealing", "Denial routed to appeal", kind="appeal")
+        await self._set(ClaimStatus.appealing, "Denial routed to appeal", kind="appeal")
         ref = await self._open_item(
             key=f"claim-{self._claim_id}-appeal-{self._attempt}",
-            queue="appeal",
+            queue=Queue.appeal,
             kind="appeal",
             title=f"Claim {self._claim_id}: appeal — {plain[:120]}",
             detail=plain,
             data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
             due_in=ctx.appeal_window,
         )
-        await workflow.execute_activity_method(
-            WorkActivities.write_appeal_letter,
+        await workflow.execute_activity(
+            act.write_appeal_letter,
             LetterRequest(
                 claim_id=self._claim_id,
                 work_item_id=ref.work_item_id,
@@ -348,10 +356,10 @@ class ClaimWorkflow:
             ),
             start_to_close_timeout=SHORT,
         )
-        window = self._watch_window(ctx.appeal_window, "appeal", "appeal window",
+        window = self._watch_window(ctx.appeal_window, Queue.appeal, "appeal window",
                                     f"aw-{self._attempt}")
         try:
-            result = await self._run_work_item(ref.work_item_id, ref.workflow_id, "appeal",
+            result = await self._run_work_item(ref.work_item_id, ref.workflow_id, Queue.appeal,
                                                "appeal", ref.assignee)
         finally:
             if window is not None:
@@ -389,9 +397,9 @@ class ClaimWorkflow:
 
     async def _rejected(self, event: EdiEvent, what: str) -> Next:
         detail = f"{what}: {event.code or ''} {event.message or ''}".strip()
-        await self._set("rejected", detail, kind=event.kind)
+        await self._set(ClaimStatus.rejected, detail, kind=event.kind)
         result = await self._work_item(
-            queue="coder",
+            queue=Queue.coder,
             kind="correction",
             title=f"Claim {self._claim_id}: rejected at the front door",
             detail=detail,
@@ -402,15 +410,15 @@ class ClaimWorkflow:
         return Resubmit("1", None, "Corrected after a front-end rejection")
 
     async def _write_off(self, why: str, reference: str | None, *,
-                         settled: str | None = None) -> Next:
-        final = settled or "written_off"
-        needs_approval = await workflow.execute_activity_method(
-            ClaimActivities.write_off_needs_approval, self._claim_id, start_to_close_timeout=SHORT
+                         settled: ClaimStatus | None = None) -> Next:
+        final = settled or ClaimStatus.written_off
+        needs_approval = await workflow.execute_activity(
+            act.write_off_needs_approval, self._claim_id, start_to_close_timeout=SHORT
         )
         if not needs_approval:
             return Final(final, why)
         decision = await self._work_item(
-            queue="manager",
+            queue=Queue.manager,
             kind="approval",
             title=f"Claim {self._claim_id}: approve write-off",
             detail=why,
@@ -420,7 +428,7 @@ class ClaimWorkflow:
             return Final(final, why)
         # The manager wants it worked: a coder corrects it and it goes again.
         fix = await self._work_item(
-            queue="coder",
+            queue=Queue.coder,
             kind="correction",
             title=f"Claim {self._claim_id}: write-off refused, correct and resubmit",
             detail=decision.note or why,
@@ -439,18 +447,18 @@ class ClaimWorkflow:
             await workflow.sleep(warn_at - workflow.now())
         if not self._filed():
             await self._start_notice_item(
-                "front_desk", "deadline", "timely filing deadline approaching",
+                Queue.front_desk, "deadline", "timely filing deadline approaching",
                 f"tf-warn-{self._claim_id}",
             )
         if deadline > workflow.now():
             await workflow.sleep(deadline - workflow.now())
         if not self._filed():
             await self._start_notice_item(
-                "manager", "deadline", "timely filing deadline passed",
+                Queue.manager, "deadline", "timely filing deadline passed",
                 f"tf-missed-{self._claim_id}",
             )
 
-    def _watch_window(self, window: timedelta, queue: str, what: str,
+    def _watch_window(self, window: timedelta, queue: Queue, what: str,
                       key: str) -> asyncio.Task[None] | None:
         """A durable timer for a payer window that opens with a denial (appeal, corrected
         claim): a warning item before it closes, a manager's item once it has closed. Runs while
@@ -461,7 +469,7 @@ class ClaimWorkflow:
         closes = workflow.now() + window
         return asyncio.create_task(self._window_timers(closes, queue, what, key))
 
-    async def _window_timers(self, closes: datetime, queue: str, what: str, key: str) -> None:
+    async def _window_timers(self, closes: datetime, queue: Queue, what: str, key: str) -> None:
         assert self._ctx is not None
         detail = f"The payer's {what} closes {closes:%Y-%m-%d}."
         warn_at = closes - self._ctx.deadline_warning_lead
@@ -471,18 +479,18 @@ class ClaimWorkflow:
                                       f"claim-{self._claim_id}-{key}-warn", detail)
         if closes > workflow.now():
             await workflow.sleep(closes - workflow.now())
-        await self._start_notice_item("manager", "deadline", f"{what} has closed",
+        await self._start_notice_item(Queue.manager, "deadline", f"{what} has closed",
                                       f"claim-{self._claim_id}-{key}-missed", detail)
 
     def _filed(self) -> bool:
-        return self._status not in ("coding", "scrubbing", "needs_correction", "rejected")
+        return self._status not in UNFILED_STATUSES
 
     # ------------------------------------------------------------------ people
 
     async def _work_item(
         self,
         *,
-        queue: str,
+        queue: Queue,
         kind: str,
         title: str,
         key: str,
@@ -498,16 +506,16 @@ class ClaimWorkflow:
                                          ref.assignee)
 
     async def _open_item(
-        self, *, key: str, queue: str, kind: str, title: str, detail: str = "",
+        self, *, key: str, queue: Queue, kind: str, title: str, detail: str = "",
         data: dict[str, Any] | None = None, due_in: timedelta | None = None,
     ) -> WorkItemRef:
         assert self._ctx is not None
-        return await workflow.execute_activity_method(
-            WorkActivities.create_work_item,
+        return await workflow.execute_activity(
+            act.create_work_item,
             WorkItemSpec(
                 claim_id=self._claim_id,
                 key=key,
-                queue=queue,  # type: ignore[arg-type]
+                queue=queue,
                 kind=kind,
                 title=title,
                 detail=detail,
@@ -517,13 +525,13 @@ class ClaimWorkflow:
             start_to_close_timeout=SHORT,
         )
 
-    def _item_input(self, ref: WorkItemRef, queue: str, kind: str, *,
+    def _item_input(self, ref: WorkItemRef, queue: Queue, kind: str, *,
                     clean_scrub: bool = False) -> WorkItemInput:
         assert self._ctx is not None
         return WorkItemInput(
             work_item_id=ref.work_item_id,
             claim_id=self._claim_id,
-            queue=queue,  # type: ignore[arg-type]
+            queue=queue,
             kind=kind,
             allowed_actions=list(QUEUE_ACTIONS[queue]),
             remind_after=self._ctx.remind_after,
@@ -532,13 +540,13 @@ class ClaimWorkflow:
         )
 
     async def _run_work_item(
-        self, item_id: int, workflow_id: str, queue: str, kind: str, assignee: str | None
+        self, item_id: int, workflow_id: str, queue: Queue, kind: str, assignee: str | None
     ) -> WorkItemResult:
-        self._upsert(ASSIGNED_TO.value_set(assignee or queue))
+        self._upsert(ASSIGNED_TO.value_set(assignee or queue.value))
         ref = WorkItemRef(work_item_id=item_id, workflow_id=workflow_id, assignee=assignee)
         result: WorkItemResult = await workflow.execute_child_workflow(
             WorkItemWorkflow.run,
-            self._item_input(ref, queue, kind, clean_scrub=queue in ("coder", "front_desk")),
+            self._item_input(ref, queue, kind, clean_scrub=queue in CORRECTING_QUEUES),
             id=workflow_id,
         )
         self._upsert(ASSIGNED_TO.value_unset())
@@ -554,7 +562,7 @@ class ClaimWorkflow:
         what = "adjudication" if acked else "acknowledgment"
         ref = await self._open_item(
             key=f"claim-{self._claim_id}-followup-{attempt}-{self._seq}",
-            queue="front_desk",
+            queue=Queue.front_desk,
             kind="follow_up",
             title=f"Claim {self._claim_id}: payer has not answered",
             detail=f"No {what} from the payer by the deadline. Check the claim's status "
@@ -563,11 +571,11 @@ class ClaimWorkflow:
         await self._set(None, f"Payer has not answered ({what}); follow-up opened",
                         kind="follow_up")
         return await workflow.start_child_workflow(
-            WorkItemWorkflow.run, self._item_input(ref, "front_desk", "follow_up"),
+            WorkItemWorkflow.run, self._item_input(ref, Queue.front_desk, "follow_up"),
             id=ref.workflow_id,
         )
 
-    async def _start_notice_item(self, queue: str, kind: str, title: str, key: str,
+    async def _start_notice_item(self, queue: Queue, kind: str, title: str, key: str,
                                  detail: str | None = None) -> None:
         assert self._ctx is not None
         ref = await self._open_item(
@@ -593,8 +601,8 @@ class ClaimWorkflow:
         corrections.update(extra or {})
         if not corrections:
             return
-        await workflow.execute_activity_method(
-            ClaimActivities.apply_correction,
+        await workflow.execute_activity(
+            act.apply_correction,
             ApplyCorrection(
                 claim_id=self._claim_id,
                 corrections=corrections,
@@ -608,15 +616,15 @@ class ClaimWorkflow:
     # ------------------------------------------------------------------ projection
 
     async def _set(
-        self, status: str | None, message: str, *, kind: str = "status",
+        self, status: ClaimStatus | None, message: str, *, kind: str = "status",
         data: dict[str, Any] | None = None,
     ) -> None:
         if status is not None:
             self._status = status
-            self._upsert(CLAIM_STATUS.value_set(status))
+            self._upsert(CLAIM_STATUS.value_set(status.value))
         self._seq += 1
-        await workflow.execute_local_activity_method(
-            ClaimActivities.record_status,
+        await workflow.execute_local_activity(
+            act.record_status,
             StatusChange(
                 claim_id=self._claim_id,
                 key=f"e{self._seq}",
@@ -647,7 +655,7 @@ class ClaimWorkflow:
 
     # ------------------------------------------------------------------ messages
 
-    @workflow.signal
+    @workflow.signal(name=EDI_EVENT_SIGNAL)
     def edi_event(self, event: EdiEvent) -> None:
         # The same file posted twice, or a retried ingestion, must not move the claim twice.
         if event.key in self._seen:
@@ -657,11 +665,11 @@ class ClaimWorkflow:
             return
         self._inbox.append(event)
 
-    @workflow.signal
+    @workflow.signal(name=APPEAL_DECISION_SIGNAL)
     def appeal_decision(self, decision: AppealDecision) -> None:
         self._appeal = decision
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> dict[str, Any]:
         return {
             "claim_id": self._claim_id,

@@ -7,16 +7,16 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.work import WorkActivities
-    from workflows.types import DigestRequest
+    from contracts import activities as act
+    from contracts.messages import DigestRequest
 
 
 @workflow.defn
 class DailyDigestWorkflow:
     @workflow.run
     async def run(self) -> int:
-        return await workflow.execute_activity_method(
-            WorkActivities.send_daily_digests,
+        return await workflow.execute_activity(
+            act.send_daily_digests,
             DigestRequest(day=workflow.now().date()),
             start_to_close_timeout=timedelta(minutes=5),
         )

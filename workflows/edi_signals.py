@@ -9,17 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from temporalio.client import Client
-    from temporalio.common import WorkflowIDReusePolicy
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    from activities.edi import (
-        EdiActivities,
-        SignalFileRequest,
-        SignalFileResult,
-        signal_workflow_id,
-    )
-    from reclaim.config import Settings
+    from contracts import activities as act
+    from contracts.messages import SignalFileRequest, SignalFileResult
 
 # A page of 500 signals takes about a second; 20 s without one means the worker is gone. The SDK
 # sends heartbeats at most every 0.8 x this, so a worker killed outright resends at most the
@@ -36,29 +27,12 @@ class EdiSignalWorkflow:
     @workflow.run
     async def run(self, request: SignalFileRequest) -> SignalFileResult:
         # Should every attempt fail, the file stays unsignalled and the poller's outbox sweep
-        # (reclaim/reconcile.py) sends it once this workflow has closed.
-        return await workflow.execute_activity_method(
-            EdiActivities.signal_stored_file,
+        # (reclaim/edi/reconcile.py) sends it once this workflow has closed.
+        return await workflow.execute_activity(
+            act.signal_stored_file,
             request,
             start_to_close_timeout=SIGNAL_TIMEOUT,
             heartbeat_timeout=HEARTBEAT,
             retry_policy=SIGNAL_RETRY,
         )
 
-
-async def start_signal_workflow(client: Client, settings: Settings, file_id: int) -> str:
-    """Hand a stored file's signals to the worker; its workflow id. Starting it again for the
-    same file is harmless: while one runs, or after one has completed (the file is signalled),
-    nothing new starts; only after a failed one does a new one start."""
-    workflow_id = signal_workflow_id(file_id)
-    try:
-        await client.start_workflow(
-            EdiSignalWorkflow.run,
-            SignalFileRequest(file_id=file_id),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    return workflow_id

@@ -8,15 +8,16 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.edi import EdiActivities, PollRequest, PollResult
+    from contracts import activities as act
+    from contracts.messages import PollRequest, PollResult
 
 
 @workflow.defn
 class ClearinghousePollWorkflow:
     @workflow.run
     async def run(self, request: PollRequest) -> PollResult:
-        return await workflow.execute_activity_method(
-            EdiActivities.poll_clearinghouse,
+        return await workflow.execute_activity(
+            act.poll_clearinghouse,
             request,
             start_to_close_timeout=timedelta(seconds=request.run_seconds + 60),
             heartbeat_timeout=timedelta(seconds=15),

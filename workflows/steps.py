@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.enums import ClaimStatus
+
 
 @dataclass
 class Resubmit:
@@ -19,7 +21,7 @@ class Resubmit:
 
 @dataclass
 class Final:
-    status: str
+    status: ClaimStatus
     note: str
 
 

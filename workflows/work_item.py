@@ -9,15 +9,17 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.work import WorkActivities
-    from workflows.types import (
+    from contracts import activities as act
+    from contracts.messages import (
         CompleteRequest,
         CorrectionCheck,
+        NoticeKind,
         NoticeRequest,
         WorkItemClose,
         WorkItemInput,
         WorkItemResult,
     )
+    from contracts.names import COMPLETE_UPDATE, STATUS_QUERY
 
 # Activities are short database writes; a worker killed mid-activity is noticed this soon.
 SHORT = timedelta(seconds=20)
@@ -45,15 +47,15 @@ class WorkItemWorkflow:
                     await workflow.wait_condition(lambda: self._result is not None)
         except asyncio.CancelledError:
             # The claim no longer needs this (e.g. the 835 came while a follow-up was open).
-            await workflow.execute_activity_method(
-                WorkActivities.close_work_item,
+            await workflow.execute_activity(
+                act.close_work_item,
                 WorkItemClose(work_item_id=item.work_item_id, status="cancelled"),
                 start_to_close_timeout=SHORT,
             )
             raise
         assert self._result is not None
-        await workflow.execute_activity_method(
-            WorkActivities.close_work_item,
+        await workflow.execute_activity(
+            act.close_work_item,
             WorkItemClose(work_item_id=item.work_item_id, status="done", result=self._result),
             start_to_close_timeout=SHORT,
         )
@@ -66,22 +68,22 @@ class WorkItemWorkflow:
             return False
         return True
 
-    async def _notify(self, item: WorkItemInput, kind: str) -> None:
-        await workflow.execute_activity_method(
-            WorkActivities.notify,
-            NoticeRequest(work_item_id=item.work_item_id, kind=kind),  # type: ignore[arg-type]
+    async def _notify(self, item: WorkItemInput, kind: NoticeKind) -> None:
+        await workflow.execute_activity(
+            act.notify,
+            NoticeRequest(work_item_id=item.work_item_id, kind=kind),
             start_to_close_timeout=SHORT,
             # Mail is never dropped: retried until the SMTP server takes it.
             retry_policy=None,
         )
 
-    @workflow.update
+    @workflow.update(name=COMPLETE_UPDATE)
     async def complete(self, request: CompleteRequest) -> WorkItemResult:
         self._completing = True
         try:
             if request.corrections and self._input.requires_clean_scrub:
-                outcome = await workflow.execute_activity_method(
-                    WorkActivities.check_correction,
+                outcome = await workflow.execute_activity(
+                    act.check_correction,
                     CorrectionCheck(
                         claim_id=self._input.claim_id, corrections=request.corrections
                     ),
@@ -126,6 +128,6 @@ class WorkItemWorkflow:
         ):
             raise ValueError("a correction needs 'corrections': the fields of the claim to change")
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> str:
         return "done" if self._result is not None else "open"

@@ -13,13 +13,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Biller, ClientDep, Manager, Reader, SessionDep, SettingsDep
 from api.limits import RowId
-from reclaim import audit, scrubbing
-from reclaim.claims import claim_detail, claim_summary, get_claim, list_claims
+from contracts.messages import AppealDecision, ScrubOutcome
+from contracts.names import APPEAL_DECISION_SIGNAL, claim_workflow_id
+from reclaim import audit
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import claim_detail, claim_summary, get_claim, list_claims
 from reclaim.models import Submission
-from reclaim.schemas import ClaimDocument
-from workflows.claim import ClaimWorkflow
-from workflows.start import create_and_start
-from workflows.types import AppealDecision, ScrubOutcome
+from reclaim.scrub import service as scrubbing
+from temporal_client import create_and_start
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
@@ -93,10 +94,10 @@ def get_claim_x12(claim_id: RowId, session: SessionDep, user: Reader) -> str:
 async def post_appeal_decision(
     claim_id: RowId, decision: AppealDecision, client: ClientDep, user: Manager
 ) -> dict[str, str]:
-    handle = client.get_workflow_handle(f"claim-{claim_id}")
+    handle = client.get_workflow_handle(claim_workflow_id(claim_id))
     decision = decision.model_copy(update={"user": user.username})
     try:
-        await handle.signal(ClaimWorkflow.appeal_decision, decision)
+        await handle.signal(APPEAL_DECISION_SIGNAL, decision)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise

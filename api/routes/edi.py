@@ -6,31 +6,21 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
-from temporalio.client import Client
-from temporalio.service import RPCError
+from sqlmodel import col, select
 
 from api.deps import Biller, ClientDep, Reader, SessionDep, SettingsDep
-from api.limits import MAX_ROW_ID, RowId
-from reclaim.config import Settings
-from reclaim.ingest import (
+from api.limits import MAX_EDI_BYTES, MAX_ROW_ID, RowId
+from reclaim.edi.ingest import (
     CLAIMS_PAGE,
-    IngestResult,
-    ingest_file,
     list_unmatched,
     remittance_view,
 )
 from reclaim.models import EdiFile
-from reclaim.temporal import signal_file
-from workflows.edi_signals import start_signal_workflow
+from temporal_client import receive_file
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["edi"])
-
-MAX_EDI_BYTES = 50 * 1024 * 1024
 
 
 @router.post(
@@ -67,47 +57,6 @@ async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
             "stored": True,
         })
     return JSONResponse(status_code=202, content=result.as_dict() | signals)
-
-
-async def receive_file(engine: Engine, client: Client, settings: Settings, raw: bytes, *,
-                       source: str, filename: str | None) -> tuple[IngestResult, dict[str, str]]:
-    """Store and read one payer file, then send its answers to their claims' workflows (see
-    `_signal`; nothing to send for a file that could not be read). The API's POST and the
-    payer files page's upload."""
-
-    def ingest() -> IngestResult:
-        with Session(engine, expire_on_commit=False) as session:
-            return ingest_file(session=session, raw=raw, source=source, filename=filename,
-                               collect_signals=False)
-
-    result = await run_in_threadpool(ingest)
-    if result.error is not None:
-        return result, {}
-    return result, await _signal(client, settings, engine, result)
-
-
-async def _signal(client: Client, settings: Settings, engine: Engine,
-                  result: IngestResult) -> dict[str, str]:
-    """`signals`: "sent" (before the answer: the file holds at most RECLAIM_EDI_INLINE_SIGNALS,
-    or it was signalled before, or it holds none), "queued" (the worker sends them:
-    `signal_workflow_id`), or "pending" (Temporal did not answer: the file is stored
-    unsignalled and the poller's outbox sweep sends it after RECLAIM_RECONCILE_GRACE)."""
-    if not result.pending_signals:
-        return {"signals": "sent"}
-    try:
-        if result.signal_count <= settings.edi_inline_signals:
-            await signal_file(client, engine, result.file_id)
-            return {"signals": "sent"}
-        # Thousands of signals would hold the request for seconds to minutes: the worker sends
-        # them (EdiSignalWorkflow) and GET /api/v1/edi/{id} says when they are (`signalled`).
-        workflow_id = await start_signal_workflow(client, settings, result.file_id)
-        return {"signals": "queued", "signal_workflow_id": workflow_id}
-    except RPCError as exc:
-        # The file is stored and the sweep will signal it: the request does not fail for that.
-        log.warning("Temporal did not take a stored file's signals; the outbox sweep will send "
-                    "them", extra={"file_id": result.file_id, "count": result.signal_count,
-                                   "status": exc.status.name})
-        return {"signals": "pending"}
 
 
 def _looks_like_x12(raw: bytes) -> bool:

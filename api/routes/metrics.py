@@ -1,4 +1,4 @@
-"""The manager's numbers as JSON: the same KPIs the dashboard shows (reclaim.kpi)."""
+"""The manager's numbers as JSON: the same KPIs the dashboard shows (reclaim.kpi.dashboard)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.deps import SessionDep, require
-from reclaim import kpi
+from reclaim.kpi import dashboard as kpi
 from reclaim.models import User, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])

@@ -14,12 +14,12 @@ from temporalio.service import RPCError
 
 from api.deps import ClientDep, Reader, SessionDep
 from api.limits import OptionalRowId, RowId
+from contracts.messages import CompleteRequest, WorkItemResult
+from contracts.names import COMPLETE_UPDATE
 from reclaim import audit
-from reclaim.claims import work_item_view
+from reclaim.claims.service import work_item_view
 from reclaim.models import User, WorkItem
-from reclaim.work import QUEUE_ROLE, assign, list_work_items
-from workflows.types import CompleteRequest, WorkItemResult
-from workflows.work_item import WorkItemWorkflow
+from reclaim.work.items import QUEUE_ROLE, assign, list_work_items
 
 router = APIRouter(prefix="/api/v1", tags=["work items"])
 
@@ -111,8 +111,9 @@ async def complete_work_item(
     handle = client.get_workflow_handle(item.workflow_id)
     try:
         result: WorkItemResult = await handle.execute_update(
-            WorkItemWorkflow.complete,
+            COMPLETE_UPDATE,
             CompleteRequest(**body.model_dump(), user=user.username, role=user.role),
+            result_type=WorkItemResult,
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause

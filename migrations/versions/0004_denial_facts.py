@@ -16,7 +16,7 @@ down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The same derivation as reclaim.denial_facts.refresh_denial_facts, frozen here as SQL.
+# The same derivation as reclaim.denials.facts.refresh_denial_facts, frozen here as SQL.
 FIRST_REMITTANCE = "(SELECT min(d.remittance_id) FROM denial d WHERE d.claim_id = claim.id)"
 LATER = f"r.claim_id = claim.id AND r.id > {FIRST_REMITTANCE}"
 BACKFILL_CLAIMS = f"""

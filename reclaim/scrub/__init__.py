@@ -6,7 +6,7 @@ findings = scrub(doc, ctx=ctx)
 
 from reclaim.scrub.engine import has_errors, scrub
 from reclaim.scrub.models import Finding, PayerRules, ScrubContext
-from reclaim.scrub.payers import known_payers, load_payer_rules
+from reclaim.scrub.payer_rules import known_payers, load_payer_rules
 from reclaim.scrub.registry import RULES
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reclaim.scrub.rules  # noqa: F401  (registers every rule)
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.scrub.models import Finding, ScrubContext
 from reclaim.scrub.registry import RULES
 

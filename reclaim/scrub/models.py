@@ -12,9 +12,9 @@ from typing import Literal, NamedTuple, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from typing_extensions import TypedDict
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.hcpcs import HcpcsCodeSet, common_codes
 from reclaim.codes.ncci import CodeEdits
-from reclaim.schemas import ClaimDocument
 
 Severity = Literal["error", "warning"]
 

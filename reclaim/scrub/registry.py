@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.scrub.models import Issue, ScrubContext
 
 Rule = Callable[[ClaimDocument, ScrubContext], Iterator[Issue]]

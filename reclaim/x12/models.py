@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 
 FileType = Literal["837P", "837I", "999", "277CA", "835"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from reclaim.schemas import Address, BillingProvider, ClaimDocument, Provider, ServiceLine
+from reclaim.claims.schemas import Address, BillingProvider, ClaimDocument, Provider, ServiceLine
 from reclaim.x12.common import DEFAULT_DELIMITERS, Delimiters
 from reclaim.x12.models import Batch837, Claim837
 from reclaim.x12.segments import SegmentWriter, amount, clip, d8, interchange, rd8

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
-from reclaim import ingest
-from reclaim.claims import create_claim, patient_control_number
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim, patient_control_number
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file, signal_page
+from reclaim.edi import ingest
+from reclaim.edi.ingest import ingest_file, signal_page
 from reclaim.models import Claim, EdiFile, Remittance
-from reclaim.schemas import ClaimDocument
 from reclaim.x12.models import (
     Adjustment,
     ClaimPayment,

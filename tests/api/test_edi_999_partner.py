@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
-from reclaim.claims import create_claim
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
 from reclaim.db import session_scope
-from reclaim.ingest import IngestResult, ingest_file
+from reclaim.edi.ingest import IngestResult, ingest_file
 from reclaim.models import Claim, EdiFile, PayerResponse, Submission
-from reclaim.payer.config import PayerConfig
-from reclaim.payer.service import PayerService
-from reclaim.schemas import ClaimDocument
+from reclaim.sandbox_payer.config import PayerConfig
+from reclaim.sandbox_payer.service import PayerService
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import first_envelope
 from reclaim.x12.write_payer import write_999

@@ -22,21 +22,21 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 import activities.edi
-import reclaim.ingest
-import reclaim.temporal
-from activities.edi import EdiActivities, SignalFileRequest
+import reclaim.edi.ingest
+import temporal_client
+from activities.edi import EdiActivities
 from api.app import create_app
+from contracts.messages import ClaimInput, EdiEvent, SignalFileRequest
 from reclaim.auth import create_user
-from reclaim.claims import create_claim, patient_control_number
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim, patient_control_number
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.reconcile import unsignalled_files
 from reclaim.models import EdiFile
-from reclaim.reconcile import unsignalled_files
-from reclaim.schemas import ClaimDocument
 from tests.support import claim_doc, make_835, payment
 from workflows.edi_signals import EdiSignalWorkflow
-from workflows.types import ClaimInput, EdiEvent
 
 
 class NoPayer:
@@ -200,7 +200,7 @@ async def test_temporal_not_answering_leaves_the_stored_file_to_the_sweep(
         monkeypatch.setattr(client, "start_workflow", unavailable)
         monkeypatch.setattr(client, "get_workflow_handle",
                             lambda *_a, **_k: type("H", (), {"signal": unavailable})())
-        with caplog.at_level(logging.WARNING, logger="api.routes.edi"):
+        with caplog.at_level(logging.WARNING, logger="temporal_client"):
             posted = await http.post("/api/v1/edi", content=era_for(ids))
         assert posted.status_code == 202, posted.text
         body = posted.json()
@@ -210,7 +210,7 @@ async def test_temporal_not_answering_leaves_the_stored_file_to_the_sweep(
         with Session(engine) as session:
             assert body["file_id"] in unsignalled_files(session=session, grace=timedelta(0),
                                                         limit=1000)
-        [warning] = [r for r in caplog.records if r.name == "api.routes.edi"]
+        [warning] = [r for r in caplog.records if r.name == "temporal_client"]
         assert warning.file_id == body["file_id"]  # type: ignore[attr-defined]
         assert (warning.status, warning.count) == ("UNAVAILABLE", 3)  # type: ignore[attr-defined]
 
@@ -270,7 +270,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
     pages only and dies marking the file, the last retry only marks it: each claim has its 835
     once. Sent again from the start, the first two would have it twice."""
     client = dev_env.client
-    monkeypatch.setattr(reclaim.ingest, "SIGNAL_PAGE", 2)
+    monkeypatch.setattr(reclaim.edi.ingest, "SIGNAL_PAGE", 2)
     async with waiting_claims(client, engine, 5) as ids:
         with session_scope(engine) as session:
             stored = ingest_file(session=session, raw=era_for(ids), source="test",
@@ -293,7 +293,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
             return env, beats
 
         sent: list[int] = []
-        deliver = reclaim.temporal.deliver_signals
+        deliver = temporal_client.deliver_signals
 
         async def dies_on_the_second_page(client: Client, signals: list[Any],
                                           **kwargs: Any) -> int:
@@ -304,7 +304,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
 
         first, beats = attempt(1, [])
         with monkeypatch.context() as patched:
-            patched.setattr(reclaim.temporal, "deliver_signals", dies_on_the_second_page)
+            patched.setattr(temporal_client, "deliver_signals", dies_on_the_second_page)
             with pytest.raises(WorkerDied):
                 await first.run(activities.signal_stored_file, request)
         # The 835 has no 999/277CA answers: an empty page of them, then the remittances' first
@@ -319,7 +319,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
 
         second, beats = attempt(2, beats[-1])
         with monkeypatch.context() as patched:
-            patched.setattr(reclaim.temporal, "mark_signalled", marking_fails)
+            patched.setattr(temporal_client, "mark_signalled", marking_fails)
             with pytest.raises(WorkerDied):
                 await second.run(activities.signal_stored_file, request)
         assert await counts() == [1, 1, 1, 1, 1]  # from the start, the first two: 2

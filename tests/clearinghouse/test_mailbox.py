@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from temporalio.testing import ActivityEnvironment
 
-from activities.edi import EdiActivities, PollRequest
+from activities.edi import EdiActivities
+from contracts.messages import PollRequest
 from reclaim.clearinghouse import MailboxClearinghouse, clearinghouse_from_setting
 from reclaim.config import Settings
 from reclaim.models import EdiFile

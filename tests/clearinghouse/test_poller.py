@@ -12,17 +12,17 @@ from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.claims import ClaimActivities
-from activities.edi import CURSOR, EdiActivities, PollRequest
-from reclaim.claims import create_claim
+from activities.edi import CURSOR, EdiActivities
+from contracts.messages import PollRequest, ScrubRequest, SubmitRequest
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file, signals_for_file
+from reclaim.edi.ingest import ingest_file, signals_for_file
 from reclaim.models import ClearinghouseCursor, EdiFile
-from reclaim.schemas import ClaimDocument
-from reclaim.temporal import signal_ingested
+from temporal_client import signal_ingested
 from tests.fuzz.conftest import SignalRecorder
 from tests.support import InProcessPayer, claim_doc
-from workflows.types import ScrubRequest, SubmitRequest
 
 
 async def submitted_claims(engine: Engine, settings: Settings, payer: InProcessPayer,

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from reclaim.clearinghouse import ClearinghouseError, SandboxClearinghouse
-from reclaim.payer.app import create_payer_app
-from reclaim.payer.config import PayerConfig
+from reclaim.sandbox_payer.app import create_payer_app
+from reclaim.sandbox_payer.config import PayerConfig
 from reclaim.x12.read_999 import read_999
 from tests.payer.factories import claim837, file837
 from tests.ports import free_port

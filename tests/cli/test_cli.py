@@ -12,7 +12,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from reclaim.cli import app
+from cli import app
 from tests.conftest import fresh_database_url
 from tests.ports import free_port
 from tests.support import claim_doc

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import reclaim.codes.ncci  # noqa: F401
+import reclaim.denials.store  # noqa: F401
 import reclaim.models  # noqa: F401
-import reclaim.routing_store  # noqa: F401
 from reclaim.db import alembic_config, make_engine
 from tests.conftest import PG_PREFIX, _fresh_pg
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from reclaim.denials import DenialFinding
-from reclaim.routing import RoutingTable, load_default_table
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.denials.detect import DenialFinding
+from reclaim.denials.routing import RoutingTable, load_default_table
 from reclaim.x12.models import Adjustment, ClaimPayment, ServicePayment
 
 BILLING_NPI = "1234567893"

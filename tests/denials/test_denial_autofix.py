@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from reclaim.autofix import (
+from reclaim.claims.schemas import Provider
+from reclaim.denials.autofix import (
     AutoFixError,
     DataNotOnFile,
     EncounterRecord,
@@ -11,9 +12,8 @@ from reclaim.autofix import (
     apply_auto_fix,
     facts_on_file,
 )
-from reclaim.denials import detect_denials
-from reclaim.routing import RouteDecision, route_denial
-from reclaim.schemas import Provider
+from reclaim.denials.detect import detect_denials
+from reclaim.denials.routing import RouteDecision, route_denial
 
 BILLING_NPI = "1234567893"  # the billing NPI of conftest.claim_doc
 RENDERING = {"npi": "1245319599", "first_name": "Raj", "last_name": "Patel"}

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from reclaim.denials import DenialInputError, claim_outcome, detect_denials, judge_adjustment
+from reclaim.denials.detect import DenialInputError, claim_outcome, detect_denials, judge_adjustment
 
 # (case, payment spec, expected findings as (level, line_index, "G-C"), expected outcome)
 CLAIM_CASES = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reclaim.notices import (
+from reclaim.work.notices import (
     EMAIL_KINDS,
     TEMPLATES_DIR,
     PhiLeakError,

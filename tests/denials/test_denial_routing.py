@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from reclaim.routing import (
+from reclaim.denials.routing import (
     DEFAULT_TABLE_PATH,
     RouteDecision,
     RoutingContext,

@@ -74,7 +74,7 @@ def start_stack(tmp_path: Path, *, demo: bool = False, extra: dict[str, str] | N
     env.pop("RECLAIM_SMTP_HOST", None)
     env.update(extra or {})
     out = (tmp_path / "up.out").open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "reclaim.cli", "up", *args], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "cli", "up", *args], env=env,
                                stdout=out, stderr=subprocess.STDOUT, cwd=Path.cwd())
     stack = RunningStack(process, f"http://127.0.0.1:{ports['api']}",
                          f"http://127.0.0.1:{ports['payer']}", ports["smtp"],

@@ -77,7 +77,7 @@ def assert_one_submission_each(stack: RunningStack, ids: list[int]) -> None:
 
 def start_worker(stack: RunningStack, log: Path) -> subprocess.Popen[bytes]:
     env = dict(stack.env, RECLAIM_SMTP_HOST="127.0.0.1")
-    return subprocess.Popen([sys.executable, "-m", "reclaim.cli", "worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

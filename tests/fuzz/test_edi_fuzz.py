@@ -225,7 +225,7 @@ async def test_elements_too_long_to_store_are_refused_naming_them(
 
 
 async def test_files_over_the_limit_are_413(fuzz_api: FuzzApi) -> None:
-    from api.routes.edi import MAX_EDI_BYTES
+    from api.limits import MAX_EDI_BYTES
 
     async def chunks() -> Any:
         chunk = b"A" * (1024 * 1024)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from reclaim.auth import create_user
-from reclaim.denial_facts import refresh_denial_facts
+from reclaim.denials.facts import refresh_denial_facts
 from reclaim.models import (
     Claim,
     ClaimEvent,

@@ -1,4 +1,4 @@
-"""The denial facts on the claim (reclaim/denial_facts.py) are derived from the denial and
+"""The denial facts on the claim (reclaim/denials/facts.py) are derived from the denial and
 remittance rows, whatever order those arrive in and however often the refresh runs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim.denial_facts import refresh_denial_facts
+from reclaim.denials.facts import refresh_denial_facts
 from reclaim.models import Claim
 from tests.kpi.factories import add_claim, add_denial, add_remittance
 

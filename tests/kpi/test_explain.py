@@ -12,8 +12,8 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from api.pages import files_context, work_rows
-from reclaim import kpi
-from reclaim.claims import list_claims
+from reclaim.claims.service import list_claims
+from reclaim.kpi import dashboard as kpi
 from reclaim.models import User
 from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
 

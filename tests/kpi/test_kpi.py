@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim import kpi
+from reclaim.kpi import dashboard as kpi
 from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
 
 

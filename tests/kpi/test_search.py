@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim import kpi
-from reclaim.claims import list_claims
+from reclaim.claims.service import list_claims
+from reclaim.kpi import dashboard as kpi
 from tests.kpi.factories import add_claim
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)

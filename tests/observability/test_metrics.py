@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from reclaim import metrics
-from reclaim.claims import create_claim
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.models import Denial, MailMessage, Remittance, WorkItem, utcnow
-from reclaim.schemas import ClaimDocument
 from tests.ports import free_port
 from tests.support import claim_doc
 

@@ -19,10 +19,10 @@ from temporalio.exceptions import ApplicationError
 
 from api.app import create_app
 from api.deps import SESSION_COOKIE
+from contracts.messages import WorkItemResult
 from reclaim.auth import hash_password, read_session_cookie, session_cookie, token_digest
 from reclaim.config import Settings
 from reclaim.models import User
-from workflows.types import WorkItemResult
 
 PASSWORD = "correct-horse-1"
 ROLE_USERS = {"coder": "cora", "front_desk": "fran", "biller": "bill", "manager": "mona",

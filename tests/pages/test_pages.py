@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from reclaim.denials.store import RoutingVersion, current_table, current_toml
 from reclaim.models import AuditEntry, Claim, WorkItem
-from reclaim.routing_store import RoutingVersion, current_table, current_toml
 from tests.kpi.factories import (
     add_claim,
     add_denial,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.x12.models import (
     Adjustment,
     Batch837,

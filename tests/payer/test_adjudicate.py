@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from reclaim.payer.adjudicate import Adjudication, adjudicate_claim, parse_trigger
-from reclaim.payer.config import PACKAGED_RULES
-from reclaim.payer.rules import PayerRuleSet, load_rules
+from reclaim.sandbox_payer.adjudicate import Adjudication, adjudicate_claim, parse_trigger
+from reclaim.sandbox_payer.config import PACKAGED_RULES
+from reclaim.sandbox_payer.rules import PayerRuleSet, load_rules
 from reclaim.x12.models import ClaimPayment, Envelope, Payment, ReceivedClaim837, Remittance835
 from reclaim.x12.validate import validate_x12
 from reclaim.x12.write_payer import write_835

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reclaim.payer.config import PACKAGED_RULES, PayerConfig, PayerConfigError
-from reclaim.payer.rules import RulesError, load_rules
+from reclaim.sandbox_payer.config import PACKAGED_RULES, PayerConfig, PayerConfigError
+from reclaim.sandbox_payer.rules import RulesError, load_rules
 
 GOOD = """
 [fee_schedules.BASIC]

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from reclaim.payer.app import create_payer_app
-from reclaim.payer.config import PayerConfig
-from reclaim.payer.service import PayerService
+from reclaim.sandbox_payer.app import create_payer_app
+from reclaim.sandbox_payer.config import PayerConfig
+from reclaim.sandbox_payer.service import PayerService
 from reclaim.x12.models import ClaimPayment
 from reclaim.x12.read_277ca import read_277ca
 from reclaim.x12.read_835 import read_835

@@ -10,8 +10,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.claims import ClaimActivities
+    from contracts.messages import ClaimInput, ClaimResult
     from workflows.claim import ClaimWorkflow
-    from workflows.types import ClaimInput, ClaimResult
 
 
 @workflow.defn(name="ClaimWorkflow")

@@ -21,17 +21,17 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from reclaim.temporal import data_converter
 from temporalio.testing import WorkflowEnvironment
+from workflows.types import CompleteRequest
 
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.demo import seed_people
 from reclaim.models import WorkItem
-from reclaim.temporal import data_converter
 from tests.conftest import TEST_SERVER, SmtpSink, fresh_database_url
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack, running_stack
-from workflows.types import CompleteRequest
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 PAYLOAD_KEY = "test-payload-key"

@@ -13,7 +13,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from reclaim.config import Settings
-from reclaim.temporal import data_converter
+from temporal_client import data_converter
 from tests.replay.changed import ClaimWorkflowWithAnExtraFirstStep
 from workflows.claim import ClaimWorkflow
 from workflows.poll import ClearinghousePollWorkflow

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import sample_edits
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
 from tests.support import design_claim
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from reclaim.claims import create_claim
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import create_claim
 from reclaim.db import session_scope
 from reclaim.models import Claim
-from reclaim.schemas import ClaimDocument
-from reclaim.scrubbing import scrub_claim, scrub_document
+from reclaim.scrub.service import scrub_claim, scrub_document
 from tests.support import claim_doc
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import InMemoryCodeEdits
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub import (
     RULES,
     ScrubContext,

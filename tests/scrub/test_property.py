@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import sample_edits
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
 
-# Control characters are refused by the schema itself (reclaim.schemas), not the scrubber.
+# Control characters are refused by the schema itself (reclaim.claims.schemas), not the scrubber.
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
                 max_size=12)
 _WORD = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", min_size=1, max_size=12)

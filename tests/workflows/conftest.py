@@ -16,14 +16,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.messages import CompleteRequest, WorkItemResult
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.config import Settings
 from reclaim.models import Claim, ClaimEvent, WorkItem
-from reclaim.schemas import ClaimDocument
+from temporal_client import create_and_start
 from tests.conftest import SmtpSink
 from tests.support import InProcessPayer, Pump
 from worker import build_worker
-from workflows.start import create_and_start
-from workflows.types import CompleteRequest, WorkItemResult
 from workflows.work_item import WorkItemWorkflow
 
 
@@ -192,7 +192,7 @@ async def stack(tmp_path: Path, settings: Settings, smtp: SmtpSink) -> AsyncIter
     database of its own keeps other tests' users out of the work-item assignment."""
     from reclaim.db import get_engine, session_scope
     from reclaim.demo import seed_people
-    from reclaim.temporal import data_converter
+    from temporal_client import data_converter
     from tests.conftest import TEST_SERVER, fresh_database_url
 
     url = fresh_database_url(tmp_path)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 from temporalio.client import WorkflowHandle
 
+from contracts.messages import ClaimResult, CompleteRequest
 from reclaim.models import Claim, Submission
 from reclaim.x12.models import (
     Adjustment,
@@ -25,7 +26,6 @@ from reclaim.x12.write_payer import write_835
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 from worker import ACTIVITY_SLOTS, build_worker
-from workflows.types import ClaimResult, CompleteRequest
 
 
 def handle(stack: Stack, claim_id: int) -> WorkflowHandle:  # type: ignore[type-arg]

@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 
+from contracts.messages import CompleteRequest
 from reclaim.models import Claim, MailMessage, User
 from tests.conftest import SmtpSink
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
-from workflows.types import CompleteRequest
 
 TWO_LINES = [
     {"procedure": "99214", "modifiers": [], "units": 1, "charge": "150.00",

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.demo import seed_people
-from reclaim.temporal import data_converter
+from temporal_client import data_converter
 from tests.conftest import PG_PREFIX, TEST_SERVER, SmtpSink, fresh_database_url
 from tests.support import claim_doc
 from tests.workflows.conftest import running_stack

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
+from contracts.messages import AppealDecision, CompleteRequest
 from reclaim.models import Claim, Denial, Submission, WorkItem
 from reclaim.payers import terms_for
 from tests.conftest import SmtpSink
@@ -22,7 +23,6 @@ from tests.support import (
 )
 from tests.workflows.conftest import Stack
 from workflows.claim import ClaimWorkflow
-from workflows.types import AppealDecision, CompleteRequest
 
 
 def submissions(stack: Stack, claim_id: int) -> list[Submission]:

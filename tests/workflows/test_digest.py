@@ -9,12 +9,12 @@ from sqlmodel import Session, col, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.work import WorkActivities
+from contracts.messages import DigestRequest
 from reclaim.models import MailMessage
 from tests.conftest import SmtpSink
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 from workflows.digest import DailyDigestWorkflow
-from workflows.types import DigestRequest
 
 
 async def test_each_coder_gets_one_digest_of_their_open_items(stack: Stack,

@@ -9,8 +9,8 @@ import pytest
 
 from activities.edi import EdiActivities
 from reclaim.db import session_scope
-from reclaim.ingest import ingest_file
-from reclaim.reconcile import stale_answers, unsignalled_files
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.reconcile import stale_answers, unsignalled_files
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.x12.common import X12Error
 from reclaim.x12.models import (
     Ack999,

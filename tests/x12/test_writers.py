@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.x12.common import DEFAULT_DELIMITERS, Delimiters
 from reclaim.x12.models import (
     Ack999,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.icd10 import age_on
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub.models import Issue, ScrubContext, error, warning
 from reclaim.scrub.registry import rule
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes import icd10
 from reclaim.codes.icd10 import IcdCode
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub.models import Issue, ScrubContext, error, warning
 from reclaim.scrub.registry import rule
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
+from reclaim.claims.schemas import ClaimDocument, ServiceLine
 from reclaim.codes import cpt, modifiers
-from reclaim.schemas import ClaimDocument, ServiceLine
 from reclaim.scrub.models import Issue, ScrubContext, error, warning
 from reclaim.scrub.registry import rule
 

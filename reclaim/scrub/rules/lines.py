@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reclaim.claims.schemas import ClaimDocument, ServiceLine
 from reclaim.codes import cpt, hcpcs, modifiers, pos
-from reclaim.schemas import ClaimDocument, ServiceLine
 from reclaim.scrub.models import Issue, ScrubContext, error, warning
 from reclaim.scrub.registry import rule
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reclaim.schemas import ClaimDocument
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.scrub.models import Issue, ScrubContext, error
 from reclaim.scrub.registry import rule
 

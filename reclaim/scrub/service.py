@@ -10,15 +10,13 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from contracts.enums import SUBMITTED_STATUSES
+from contracts.messages import Finding, ScrubOutcome
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import SqlCodeEdits
 from reclaim.models import Claim
-from reclaim.schemas import ClaimDocument
 from reclaim.scrub import ScrubContext, scrub
-from reclaim.scrub.payers import load_payer_rules
-from workflows.types import Finding, ScrubOutcome
-
-SUBMITTED = ("submitted", "accepted", "resubmitted", "paid", "partially_paid", "denied",
-             "appealing", "patient_responsibility")
+from reclaim.scrub.payer_rules import load_payer_rules
 
 # The claims already submitted for the same member, billing provider and date of service (a
 # duplicate's candidates), built once: it runs for every claim scrubbed. Claim ids start at 1,
@@ -27,7 +25,7 @@ _SAME_VISIT = select(Claim.document).where(
     col(Claim.member_id) == bindparam("b_member_id"),
     col(Claim.billing_npi) == bindparam("b_billing_npi"),
     col(Claim.service_date) == bindparam("b_service_date"),
-    col(Claim.status).in_(SUBMITTED),
+    col(Claim.status).in_(SUBMITTED_STATUSES),
     col(Claim.id) != bindparam("b_claim_id"),
 ).limit(50)
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from reclaim.claims import document_of
+from contracts.messages import LetterRequest, NoticeRequest, WorkItemClose, WorkItemSpec
+from reclaim.claims.service import document_of
 from reclaim.models import Claim, Denial, Remittance, User, WorkItem, utcnow
-from reclaim.notices import render_appeal_letter, render_email
-from workflows.types import LetterRequest, NoticeRequest, WorkItemClose, WorkItemSpec
+from reclaim.work.notices import render_appeal_letter, render_email
 
 QUEUE_ROLE = {"coder": "coder", "front_desk": "front_desk", "appeal": "biller",
               "manager": "manager"}

@@ -87,8 +87,8 @@ def worker() -> None:
 @app.command()
 def payer(port: int | None = None, host: str | None = None) -> None:
     """The sandbox payer (clearinghouse + payer) alone."""
-    from reclaim.payer.app import serve
-    from reclaim.payer.config import PayerConfig
+    from reclaim.sandbox_payer.app import serve
+    from reclaim.sandbox_payer.config import PayerConfig
 
     _configure_logging()
     settings = _settings()
@@ -139,7 +139,7 @@ def up(
                                 start_new_session=True)
         children.append((name, proc))
 
-    me = [sys.executable, "-m", "reclaim.cli"]
+    me = [sys.executable, "-m", "cli"]
     try:
         if _starts("temporal", settings, skipped):
             start("temporal", _temporal_command(settings))
@@ -249,8 +249,7 @@ def _load_demo(settings: Settings) -> list[tuple[str, str]]:
 
 async def _start_claims(settings: Settings, documents: list) -> None:  # type: ignore[type-arg]
     from reclaim.db import get_engine
-    from reclaim.temporal import connect
-    from workflows.start import create_and_start
+    from temporal_client import connect, create_and_start
 
     client = await connect(settings)
     engine = get_engine(settings.resolved_database_url)
@@ -313,7 +312,7 @@ def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
 @claims_app.command("load")
 def claims_load(file: Path) -> None:
     """Load a JSON list of claim documents and start a workflow for each."""
-    from reclaim.schemas import ClaimDocument
+    from reclaim.claims.schemas import ClaimDocument
 
     try:
         raw = json.loads(file.read_text())
@@ -371,8 +370,8 @@ class ImportSummary(TypedDict):
 
 async def _import(settings: Settings, files: list[Path]) -> ImportSummary:
     from reclaim.db import get_engine, session_scope
-    from reclaim.ingest import ingest_file, mark_signalled
-    from reclaim.temporal import connect, deliver_signals
+    from reclaim.edi.ingest import ingest_file, mark_signalled
+    from temporal_client import connect, deliver_signals
 
     engine = get_engine(settings.resolved_database_url)
     client = None

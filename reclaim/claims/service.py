@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from reclaim.claims.schemas import ClaimDocument
 from reclaim.models import (
     SEARCHED_COLUMNS,
     Claim,
@@ -23,7 +24,6 @@ from reclaim.models import (
     WorkItem,
     utcnow,
 )
-from reclaim.schemas import ClaimDocument
 
 PCN_PREFIX = "RC"
 # ASCII digits only (str.isdigit() takes '²'), and short enough for the integer columns.

@@ -7,22 +7,30 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from reclaim.autofix import (
+from contracts.enums import AutoFixKind, Route
+from contracts.messages import AutoFixOutcome, RemittanceOutcome, RoutedDenial
+from reclaim.claims.schemas import Provider
+from reclaim.claims.service import apply_correction, document_of
+from reclaim.denials.autofix import (
     AutoFixError,
     EncounterRecord,
     ModifierRule,
     ProviderDirectory,
     apply_auto_fix,
+    corrector_of,
     facts_on_file,
 )
-from reclaim.claims import apply_correction, document_of
-from reclaim.denial_facts import refresh_denial_facts
-from reclaim.denials import DenialFinding, claim_outcome, detect_denials
+from reclaim.denials.detect import DenialFinding, claim_outcome, detect_denials
+from reclaim.denials.facts import refresh_denial_facts
+from reclaim.denials.routing import (
+    RouteDecision,
+    RoutingTable,
+    best_rule,
+    claim_route,
+    route_denial,
+)
 from reclaim.models import Claim, Denial, DirectoryProvider, Remittance, utcnow
-from reclaim.routing import RouteDecision, RoutingTable, claim_route, route_denial
-from reclaim.schemas import Provider
 from reclaim.x12.models import ClaimPayment
-from workflows.types import AutoFixOutcome, RemittanceOutcome, RoutedDenial
 
 
 def provider_directory(session: Session) -> ProviderDirectory:
@@ -190,18 +198,20 @@ def auto_fix(
                                 encounter=encounter_of(claim), modifier_rules=modifier_rules,
                                 max_attempts=max_attempts)
         decision = route_denial(finding, table=table, context=context)
-        if decision.route != "auto_fix":
-            return AutoFixOutcome(fixed=False, reason=f"{finding.codes}: {decision.reason}")
+        if decision.route != Route.auto_fix:
+            rule = best_rule(finding, table=table)
+            return _not_fixed(f"{finding.codes}: {decision.reason}",
+                              rule.auto_fix_kind if rule else None)
         try:
             result = apply_auto_fix(document, finding, decision, directory=directory,
                                     encounter=encounter_of(claim), modifier_rules=modifier_rules)
         except AutoFixError as exc:
-            return AutoFixOutcome(fixed=False, reason=str(exc))
+            return _not_fixed(str(exc), decision.auto_fix_kind)
         document = result.document
         changes.extend(result.changes)
         new_original = new_original or result.new_original
     if not changes:
-        return AutoFixOutcome(fixed=False, reason="no certain fix for these denials")
+        return _not_fixed("no certain fix for these denials", None)
     corrections: dict[str, Any] = document.model_dump(mode="json")
     apply_correction(
         session=session,
@@ -211,3 +221,7 @@ def auto_fix(
         message="Auto-fix: " + "; ".join(changes),
     )
     return AutoFixOutcome(fixed=True, new_original=new_original, changes=changes)
+
+
+def _not_fixed(reason: str, kind: AutoFixKind | None) -> AutoFixOutcome:
+    return AutoFixOutcome(fixed=False, reason=reason, kind=kind, queue=corrector_of(kind))

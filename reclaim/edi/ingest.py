@@ -18,9 +18,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from contracts.enums import AWAITING_REMITTANCE
+from contracts.messages import EdiEvent
 from reclaim import metrics
-from reclaim.claims import parse_patient_control_number
-from reclaim.denial_facts import refresh_denial_facts
+from reclaim.claims.service import parse_patient_control_number
+from reclaim.denials.facts import refresh_denial_facts
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, Submission
 from reclaim.x12.common import X12Error
 from reclaim.x12.models import Ack999, Payment, ReadWarning, Status277CA
@@ -28,7 +30,6 @@ from reclaim.x12.read_277ca import read_277ca
 from reclaim.x12.read_835 import ClaimRead, RemittanceRead, Stream835
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import detect, first_envelope, first_type
-from workflows.types import EdiEvent
 
 # 277CA claim status categories (STC01-1) in our words, for when the payer sends no text.
 STATUS_CATEGORY = {
@@ -40,7 +41,6 @@ STATUS_CATEGORY = {
     "A7": "rejected: information is invalid",
     "A8": "rejected: a field does not agree with another",
 }
-WAITING_STATUSES = ("submitted", "resubmitted", "accepted", "appealing", "denied")
 LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
 # An 835 is stored this many claims at a time: one lookup of their claims, one bulk insert, then
 # they are dropped, so memory does not grow with the file's claim count.
@@ -674,7 +674,7 @@ def _match_by_lines(session: Session, payment: ClaimRead) -> tuple[int | None, i
         return None, None
     service_date = payment.service_date
     query = select(Claim).where(
-        Claim.member_id == payment.member_id, col(Claim.status).in_(WAITING_STATUSES)
+        Claim.member_id == payment.member_id, col(Claim.status).in_(AWAITING_REMITTANCE)
     )
     if service_date is not None:
         query = query.where(Claim.service_date == service_date)

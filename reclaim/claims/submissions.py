@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from reclaim.claims import patient_control_number
+from reclaim.claims.schemas import ClaimDocument
+from reclaim.claims.service import patient_control_number
 from reclaim.config import Settings
 from reclaim.db import conflict_insert
 from reclaim.models import Claim, Submission, utcnow
-from reclaim.schemas import ClaimDocument
 from reclaim.x12.models import Batch837, Claim837, Envelope, Party
 from reclaim.x12.write_837 import write_837
 

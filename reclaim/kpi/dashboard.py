@@ -34,19 +34,14 @@ from sqlalchemy.sql import ColumnElement, expression
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, col, select
 
-from reclaim.claims import search_condition
+from contracts.enums import FINAL_STATUSES, OPEN_STATUSES, RESOLVED_PAID, ClaimStatus
+from reclaim.claims.service import search_condition
 from reclaim.codes.carc import describe_carc
 from reclaim.db import side_by_side
-from reclaim.models import FINAL_STATUSES, Claim, ClaimStatus, Denial, WorkItem
+from reclaim.models import Claim, Denial, WorkItem
 
 ZERO = Decimal("0.00")
-RESOLVED_FIRST_PASS = (
-    ClaimStatus.paid,
-    ClaimStatus.partially_paid,
-    ClaimStatus.patient_responsibility,
-)
 FINAL = tuple(sorted(FINAL_STATUSES))
-OPEN = tuple(s.value for s in ClaimStatus if s not in FINAL_STATUSES)
 AR_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30),
     ("31-60", 31, 60),
@@ -217,16 +212,16 @@ def cohort_condition(cohort: Cohort) -> ColumnElement[bool]:
         "first_pass_resolved": and_(
             _is_false(Claim.denied_first_pass),
             col(Claim.attempts) <= 1,
-            col(Claim.status).in_(RESOLVED_FIRST_PASS),
+            col(Claim.status).in_(RESOLVED_PAID),
         ),
-        # The denial facts (reclaim/denial_facts.py): ever denied, and paid after that.
+        # The denial facts (reclaim/denials/facts.py): ever denied, and paid after that.
         "denied": denied,
         "overturned": and_(denied, _is_true(Claim.overturned)),
         "denial_written_off": and_(denied, col(Claim.status) == ClaimStatus.written_off),
         "denial_resolved": and_(denied, col(Claim.status).in_(FINAL),
                                 col(Claim.closed_at).is_not(None)),
         # Listed rather than NOT IN so the status-led covering index can seek to them.
-        "open": col(Claim.status).in_(OPEN),
+        "open": col(Claim.status).in_(OPEN_STATUSES),
     }
     return conditions[cohort]
 
@@ -474,7 +469,7 @@ def _group_totals(groups: list[_Group]) -> dict[str, Any]:
         "adjudicated": sum(g.claims for g in adjudicated),
         "denied_first_pass": sum(g.claims for g in denied),
         "fpr": sum(g.claims for g in adjudicated if g.denied is False and g.attempts <= 1
-                   and g.status in RESOLVED_FIRST_PASS),
+                   and g.status in RESOLVED_PAID),
         "adjudicated_charges": sum((g.charges for g in adjudicated), ZERO),
         "denied_charges": sum((g.charges for g in denied), ZERO),
         "net_revenue": sum((g.paid + g.patient for g in groups), ZERO),

@@ -19,12 +19,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from reclaim.payer.config import PayerConfig
-from reclaim.payer.service import PayerService, Receipt
-from reclaim.payer.store import Submission
+from reclaim.sandbox_payer.config import PayerConfig
+from reclaim.sandbox_payer.service import PayerService, Receipt
+from reclaim.sandbox_payer.store import Submission
 from reclaim.x12.common import X12Error
 
-log = logging.getLogger("reclaim.payer")
+log = logging.getLogger("reclaim.sandbox_payer")
 MAX_FILES_PAGE = 1000
 
 

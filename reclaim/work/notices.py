@@ -23,7 +23,7 @@ from reclaim.codes.carc import describe_carc, describe_group, describe_rarc, pla
 
 EmailKind = Literal["new_work_item", "reminder", "escalation", "daily_digest"]
 EMAIL_KINDS: tuple[EmailKind, ...] = ("new_work_item", "reminder", "escalation", "daily_digest")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 REDACTED = "[redacted]"
 
 

@@ -16,12 +16,27 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from reclaim.denials import DenialFinding
-from reclaim.routing import NEW_ORIGINAL_RARC, AutoFixKind, RouteDecision, RoutingContext
-from reclaim.schemas import ClaimDocument, Provider, ServiceLine
+from contracts.enums import AutoFixKind, Queue
+from reclaim.claims.schemas import ClaimDocument, Provider, ServiceLine
+from reclaim.denials.detect import DenialFinding
+from reclaim.denials.routing import NEW_ORIGINAL_RARC, RouteDecision, RoutingContext
 
 _POS = re.compile(r"^\d{2}$")
 MAX_MODIFIERS = 4
+
+
+# The fixes whose data the front desk keeps on file (the provider directory, the encounter): when
+# one cannot be made, the front desk corrects the claim; a coder corrects the rest.
+FRONT_DESK_FIXES: frozenset[AutoFixKind] = frozenset({
+    AutoFixKind.rendering_provider, AutoFixKind.place_of_service,
+    AutoFixKind.referring_provider, AutoFixKind.ordering_provider,
+})
+
+
+def corrector_of(kind: AutoFixKind | None) -> Queue:
+    """Who corrects a claim whose auto-fix of this kind (None: no fix applied) could not be
+    made."""
+    return Queue.front_desk if kind in FRONT_DESK_FIXES else Queue.coder
 
 
 class AutoFixError(ValueError):

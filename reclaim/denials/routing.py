@@ -1,4 +1,4 @@
-"""Denial -> route, from a data table a manager can edit (reclaim/routing_table.toml).
+"""Denial -> route, from a data table a manager can edit (reclaim/denials/routing_table.toml).
 
 A row matches a denial on group (or "*"), CARC (or "*") and one of the denial's RARCs (or "*").
 The most specific matching row wins: a RARC counts 4, a group 2 and a CARC 1, so
@@ -25,13 +25,10 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
+from contracts.enums import AutoFixKind, Route
 from reclaim.codes.carc import CARC_PATTERN, GROUP_LABELS, RARC_PATTERN
-from reclaim.denials import DenialFinding
+from reclaim.denials.detect import DenialFinding
 
-Route = Literal["auto_fix", "coder", "front_desk", "appeal", "write_off", "patient", "close"]
-AutoFixKind = Literal[
-    "rendering_provider", "place_of_service", "referring_provider", "ordering_provider", "modifier"
-]
 ContextFlag = Literal[
     "rendering_provider_on_file",
     "place_of_service_on_file",
@@ -41,8 +38,8 @@ ContextFlag = Literal[
     "timely_filing_proof",
 ]
 
-ROUTES: tuple[str, ...] = get_args(Route)
-AUTO_FIX_KINDS: tuple[str, ...] = get_args(AutoFixKind)
+ROUTES: tuple[str, ...] = tuple(route.value for route in Route)
+AUTO_FIX_KINDS: tuple[str, ...] = tuple(kind.value for kind in AutoFixKind)
 CONTEXT_FLAGS: tuple[str, ...] = get_args(ContextFlag)
 # The data each auto-fix needs on file.
 AUTO_FIX_REQUIRES: dict[str, str] = {

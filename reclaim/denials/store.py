@@ -1,8 +1,8 @@
 """The denial routing table as managers edit it: every save is a new version (the history).
 
 The newest version is the table in force; with no version saved, the shipped default
-(`reclaim/routing_table.toml`) is. A version is stored only after `reclaim.routing.parse_table`
-accepts it, so a bad edit never reaches the router.
+(`reclaim/denials/routing_table.toml`) is. A version is stored only after
+`reclaim.denials.routing.parse_table` accepts it, so a bad edit never reaches the router.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from reclaim.denials.routing import DEFAULT_TABLE_PATH, RoutingTable, RoutingTableError, parse_table
 from reclaim.models import utcnow
-from reclaim.routing import DEFAULT_TABLE_PATH, RoutingTable, RoutingTableError, parse_table
 
 RULE_FIELDS: tuple[str, ...] = (
     "id", "group", "carc", "rarc", "route", "auto_fix_kind", "requires", "fallback", "priority",

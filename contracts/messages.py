@@ -10,17 +10,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-Route = Literal["auto_fix", "coder", "front_desk", "appeal", "write_off", "patient", "close"]
-Queue = Literal["coder", "front_desk", "appeal", "manager"]
-
-QUEUE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "coder": ("resubmit",),
-    "front_desk": ("resubmit", "redirect", "write_off"),
-    "appeal": ("appeal_sent", "write_off"),
-    "manager": ("approve", "reject"),
-}
+from contracts.enums import AutoFixKind, ClaimStatus, Queue, Route
 
 
 class ClaimContext(BaseModel):
@@ -47,7 +39,7 @@ class ClaimInput(BaseModel):
     attempt: int = 0
     frequency_code: str = "1"
     original_reference: str | None = None
-    status: str = "coding"
+    status: ClaimStatus = ClaimStatus.coding
     event_seq: int = 0
     seen_events: list[str] = Field(default_factory=list)
     max_attempts: int | None = None
@@ -55,7 +47,7 @@ class ClaimInput(BaseModel):
 
 class ClaimResult(BaseModel):
     claim_id: int
-    status: str
+    status: ClaimStatus
     attempts: int
     paid: Decimal = Decimal("0")
 
@@ -63,7 +55,7 @@ class ClaimResult(BaseModel):
 class StatusChange(BaseModel):
     claim_id: int
     key: str
-    status: str | None = None
+    status: ClaimStatus | None = None
     kind: str = "status"
     message: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
@@ -149,7 +141,7 @@ class RoutedDenial(BaseModel):
     level: str = "claim"
     route: Route
     reason: str = ""
-    auto_fix_kind: str | None = None
+    auto_fix_kind: AutoFixKind | None = None
     plain: str = ""
 
 
@@ -178,6 +170,20 @@ class AutoFixOutcome(BaseModel):
     new_original: bool = False
     changes: list[str] = Field(default_factory=list)
     reason: str = ""
+    # Not fixed: the fix that could not be made (None: no fix applied), and who corrects the
+    # claim instead (reclaim.denials.autofix.corrector_of).
+    kind: AutoFixKind | None = None
+    queue: Queue | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queue_of_recorded_outcomes(cls, data: Any) -> Any:
+        # Outcomes recorded in histories before `queue` existed named it only in their reason.
+        if isinstance(data, dict) and not data.get("fixed") and data.get("queue") is None:
+            reason = str(data.get("reason", ""))
+            front = "provider" in reason or "place" in reason
+            data = {**data, "queue": Queue.front_desk if front else Queue.coder}
+        return data
 
 
 class WorkItemSpec(BaseModel):
@@ -227,9 +233,12 @@ class WorkItemResult(BaseModel):
     user: str | None = None
 
 
+NoticeKind = Literal["new_work_item", "reminder", "escalation"]
+
+
 class NoticeRequest(BaseModel):
     work_item_id: int
-    kind: Literal["new_work_item", "reminder", "escalation"]
+    kind: NoticeKind
 
 
 class WorkItemClose(BaseModel):
@@ -252,3 +261,25 @@ class LetterRequest(BaseModel):
 
 class DigestRequest(BaseModel):
     day: date
+
+
+class PollRequest(BaseModel):
+    run_seconds: float = 55.0
+    interval_seconds: float = 1.0
+
+
+class PollResult(BaseModel):
+    files: int
+    failed: int
+    resignalled: int = 0
+
+
+class SignalFileRequest(BaseModel):
+    file_id: int
+
+
+class SignalFileResult(BaseModel):
+    file_id: int
+    # signalled: sent now; already_signalled: the file was marked signalled before (a repeat);
+    # nothing_to_signal: no such file, or one that was never read.
+    outcome: Literal["signalled", "already_signalled", "nothing_to_signal"]

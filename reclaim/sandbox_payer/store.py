@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-log = logging.getLogger("reclaim.payer")
+log = logging.getLogger("reclaim.sandbox_payer")
 OutputType = Literal["277CA", "835"]
 SubmissionStatus = Literal["accepted", "rejected", "rejected_999"]
 

@@ -23,7 +23,8 @@ from sqlalchemy import and_, exists, or_, true
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from reclaim.ingest import (
+from contracts.enums import AWAITING_ACK, AWAITING_PAYER
+from reclaim.edi.ingest import (
     REMITTANCE_SIGNAL_COLUMNS,
     RESPONSE_SIGNAL_COLUMNS,
     ClaimSignal,
@@ -31,11 +32,6 @@ from reclaim.ingest import (
     response_signal,
 )
 from reclaim.models import Claim, EdiFile, PayerResponse, Remittance, utcnow
-
-# Waiting on the payer: an accepted 277CA moves `submitted` to `accepted`, an 835 moves
-# `accepted` on, a rejection moves either to `rejected`.
-AWAITING_ACK = ("submitted", "resubmitted")
-AWAITING_PAYER = (*AWAITING_ACK, "accepted")
 
 
 def unsignalled_files(*, session: Session, grace: timedelta, limit: int = 20) -> list[int]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from reclaim.payer.ack import (
+from reclaim.sandbox_payer.ack import (
     ClaimLocation,
     build_ack,
     locate_claims,
@@ -20,10 +20,10 @@ from reclaim.payer.ack import (
     reply_envelope,
     transaction_errors,
 )
-from reclaim.payer.adjudicate import Adjudication, adjudicate_claim
-from reclaim.payer.config import PayerConfig
-from reclaim.payer.rules import PayerRuleSet, load_rules
-from reclaim.payer.store import (
+from reclaim.sandbox_payer.adjudicate import Adjudication, adjudicate_claim
+from reclaim.sandbox_payer.config import PayerConfig
+from reclaim.sandbox_payer.rules import PayerRuleSet, load_rules
+from reclaim.sandbox_payer.store import (
     NewFile,
     NewSubmission,
     OutputType,

@@ -15,7 +15,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel
 
-from reclaim.payer.rules import BYPASS_MODIFIERS, Denial, PayerRules, PayerRuleSet, WeightedDenial
+from reclaim.sandbox_payer.rules import (
+    BYPASS_MODIFIERS,
+    Denial,
+    PayerRules,
+    PayerRuleSet,
+    WeightedDenial,
+)
 from reclaim.x12.models import (
     Adjustment,
     ClaimPayment,
