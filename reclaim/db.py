@@ -7,19 +7,41 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Dialect, Engine, String, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are shared with the OS cache
+
+
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A StrEnum column stored as its value in a VARCHAR (no database enum type, so a new member
+    needs no migration); rows read back as the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        # Filters bind plain strings too (a status from a query string, already validated).
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -23,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from contracts.enums import ClaimStatus
+from contracts.enums import ClaimStatus, Queue, Route
+from reclaim.db import EnumText
 
 
 def utcnow() -> datetime:
@@ -56,7 +57,8 @@ class Claim(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default=ClaimStatus.coding, max_length=32, index=True)
+    status: ClaimStatus = Field(default=ClaimStatus.coding, sa_type=EnumText(ClaimStatus, 32),
+                                index=True)
     claim_type: str = Field(default="professional", max_length=16)
     payer_id: str = Field(max_length=80, index=True)
     patient_last_name: str = Field(max_length=60)
@@ -78,7 +80,7 @@ class Claim(SQLModel, table=True):
     clean_first_pass: bool | None = None
     denied_first_pass: bool | None = None
     payer_claim_control_number: str | None = Field(default=None, max_length=50)
-    denial_route: str | None = Field(default=None, max_length=16, index=True)
+    denial_route: Route | None = Field(default=None, sa_type=EnumText(Route, 16), index=True)
     assigned_to: str | None = Field(default=None, max_length=80, index=True)
     workflow_id: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow, index=True)
@@ -103,7 +105,7 @@ class ClaimEvent(SQLModel, table=True):
     key: str = Field(max_length=120)
     at: datetime = Field(default_factory=utcnow)
     kind: str = Field(max_length=40)
-    status: str | None = Field(default=None, max_length=32)
+    status: ClaimStatus | None = Field(default=None, sa_type=EnumText(ClaimStatus, 32))
     message: str = Field(default="", sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
@@ -210,7 +212,7 @@ class Denial(SQLModel, table=True):
     carc: str = Field(max_length=8, index=True)
     rarcs: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     amount: Decimal = Field(sa_column=Column(MONEY, nullable=False))
-    route: str | None = Field(default=None, max_length=16, index=True)
+    route: Route | None = Field(default=None, sa_type=EnumText(Route, 16), index=True)
     route_reason: str | None = Field(default=None, max_length=255)
     rule_id: str | None = Field(default=None, max_length=40)
     payer_id: str = Field(max_length=80, index=True)
@@ -241,7 +243,7 @@ class WorkItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, unique=True)  # idempotency: claim, attempt, reason
     claim_id: int = Field(foreign_key="claim.id", index=True)
-    queue: str = Field(max_length=16)  # coder | front_desk | appeal | manager
+    queue: Queue = Field(sa_type=EnumText(Queue, 16))
     kind: str = Field(max_length=32)  # correction | denial | follow_up | approval | deadline
     status: str = Field(default="open", max_length=16)  # open | done | cancelled
     title: str = Field(max_length=200)

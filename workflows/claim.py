@@ -392,7 +392,7 @@ class ClaimWorkflow:
             if outcome2 is None:
                 continue
             if outcome2.outcome != "denied" and not outcome2.denials:
-                return Final(outcome2.outcome, "Appeal overturned the denial")
+                return Final(ClaimStatus(outcome2.outcome), "Appeal overturned the denial")
             return await self._write_off("Appeal upheld on the new remittance", reference)
 
     async def _rejected(self, event: EdiEvent, what: str) -> Next:
