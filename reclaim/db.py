@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from alembic import command
@@ -36,16 +37,16 @@ class EnumText(TypeDecorator[E], Generic[E]):
         super().__init__(length)
         self.enum = enum
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:  # noqa: ARG002
         # Filters bind plain strings too (a status from a query string, already validated).
         return None if value is None else str(value)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:  # noqa: ARG002
         return None if value is None else self.enum(value)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
     # WAL lets the API read while the worker writes; busy_timeout rides out short write locks.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from contracts.enums import ClaimStatus
+from contracts.names import claim_workflow_id
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.models import (
     SEARCHED_COLUMNS,
@@ -70,9 +72,9 @@ def create_claim(*, session: Session, document: ClaimDocument) -> Claim:
     session.add(claim)
     session.flush()
     assert claim.id is not None
-    claim.workflow_id = f"claim-{claim.id}"
+    claim.workflow_id = claim_workflow_id(claim.id)
     session.add(
-        ClaimEvent(claim_id=claim.id, key="created", kind="created", status="coding",
+        ClaimEvent(claim_id=claim.id, key="created", kind="created", status=ClaimStatus.coding,
                    message="Claim created")
     )
     return claim

@@ -74,7 +74,8 @@ def _lib() -> ModuleType:
         warnings.simplefilter("ignore", DeprecationWarning)  # its importlib.resources calls
         import simple_icd_10_cm
 
-    return simple_icd_10_cm
+    library: ModuleType = simple_icd_10_cm
+    return library
 
 
 def preload() -> None:
@@ -172,7 +173,7 @@ def suggest_billable(code: str) -> str | None:
     found = lookup(code)
     if found is None or found.billable:
         return None
-    leaves = [c for c in _lib().get_descendants(found.code) if _lib().is_leaf(c)]
+    leaves = [str(c) for c in _lib().get_descendants(found.code) if _lib().is_leaf(c)]
     if not leaves:
         return None
     shortest = min(len(c) for c in leaves)
@@ -217,8 +218,10 @@ def _restrictions() -> tuple[Restriction, ...]:
 
 
 def _sex(value: str) -> SexLimit | None:
-    if value in ("F", "M"):
-        return value  # type: ignore[return-value]
+    if value == "F":
+        return "F"
+    if value == "M":
+        return "M"
     if value:
         raise ValueError(f"icd10_sex_age.csv: sex must be F, M or empty, not {value!r}")
     return None

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, get_args
 
 ModifierKind = Literal["pricing", "ncci", "anatomic", "telehealth", "liability", "info"]
-_KINDS = ("pricing", "ncci", "anatomic", "telehealth", "liability", "info")
+_KINDS: dict[str, ModifierKind] = {kind: kind for kind in get_args(ModifierKind)}
 _SHAPE = re.compile(r"^[A-Z0-9]{2}$")
 
 X_MODIFIERS = frozenset({"XE", "XP", "XS", "XU"})
@@ -54,7 +54,8 @@ def _table() -> dict[str, Modifier]:
     text = resources.files("reclaim.codes").joinpath("data/modifiers.csv").read_text("utf-8")
     table: dict[str, Modifier] = {}
     for row in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
-        if row["kind"] not in _KINDS or not is_well_formed(row["code"]):
+        kind = _KINDS.get(row["kind"])
+        if kind is None or not is_well_formed(row["code"]):
             raise ValueError(f"modifiers.csv: bad row {row}")
-        table[row["code"]] = Modifier(row["code"], row["kind"], row["label"])  # type: ignore[arg-type]
+        table[row["code"]] = Modifier(row["code"], kind, row["label"])
     return table

@@ -118,7 +118,7 @@ def post_remittance(
         patient_responsibility=payment.patient_responsibility,
         payer_claim_control_number=payment.payer_claim_control_number,
         denials=routed,
-        route=route,  # type: ignore[arg-type]
+        route=route,
         denied_amount=sum((f.amount for f in findings), Decimal("0")),
         new_original=any(d.new_original_claim for d in decisions),
         escalate=bool(driving and driving.escalate_to_manager),
@@ -132,6 +132,8 @@ def _upsert_denial(
     finding: DenialFinding,
     decision: RouteDecision,
 ) -> Denial:
+    assert claim.id is not None
+    assert remittance.id is not None
     line_index = finding.line_index if finding.line_index is not None else -1
     existing = session.exec(
         select(Denial).where(
@@ -142,8 +144,8 @@ def _upsert_denial(
         )
     ).first()
     denial = existing or Denial(
-        claim_id=claim.id,  # type: ignore[arg-type]
-        remittance_id=remittance.id,  # type: ignore[arg-type]
+        claim_id=claim.id,
+        remittance_id=remittance.id,
         attempt=finding.attempt,
         level=finding.level,
         line_index=line_index,

@@ -305,13 +305,13 @@ def route_denial(
 
 # A claim with several findings takes the route that needs the most from people first.
 _CLAIM_PRECEDENCE: tuple[Route, ...] = (
-    "front_desk",
-    "coder",
-    "appeal",
-    "auto_fix",
-    "close",
-    "write_off",
-    "patient",
+    Route.front_desk,
+    Route.coder,
+    Route.appeal,
+    Route.auto_fix,
+    Route.close,
+    Route.write_off,
+    Route.patient,
 )
 
 

@@ -110,7 +110,7 @@ class _Acknowledgment:
             status_category=stc.limited(1, 2, what="status category", required=True),
             status_code=stc.limited(1, 30, component=2, what="status code", required=True),
             entity_code=stc.value(1, 3) or None,
-            action=status_action(stc.value(1)),  # type: ignore[arg-type]
+            action=status_action(stc.value(1)),
             total_charge=stc.optional_amount(4),
             effective_date=self.tx.optional_date(stc, 2, what="status effective date"),
             message=stc.value(12) or None,

@@ -445,7 +445,7 @@ class _Remittance:
             raise bpr.error(f"BPR03 must be C or D, found {credit_debit!r}", 3)
         return Payment(
             amount=bpr.amount(2, what="total payment"),
-            credit_debit=credit_debit,  # type: ignore[arg-type]
+            credit_debit=credit_debit,
             method=bpr.required(4, what="payment method"),
             date=self._payment_date(bpr, warn),
             trace_number=trn.limited(2, 50, what="check or EFT trace number", required=True),

@@ -104,7 +104,7 @@ def _read_ack(transaction: Transaction) -> Ack999:
         group_control_number=_count(ak1, 2),
         implementation=ak1.value(3) or None,
         transactions=acked,
-        group_status=_code(ak9, 1, _GROUP_STATUSES),  # type: ignore[arg-type]
+        group_status=_code(ak9, 1, _GROUP_STATUSES),
         received_count=_count(ak9, 3),
         accepted_count=_count(ak9, 4),
         interchange_index=transaction.interchange_start.index,
@@ -122,7 +122,7 @@ def _transaction_ack(ak2: Segment, ik5: Segment, errors: list[AckError]) -> AckT
         transaction_set_id=ak2.required(1, what="transaction set identifier"),
         control_number=ak2.required(2, what="transaction set control number"),
         implementation=ak2.value(3) or None,
-        status=_code(ik5, 1, _TRANSACTION_STATUSES),  # type: ignore[arg-type]
+        status=_code(ik5, 1, _TRANSACTION_STATUSES),
         errors=errors,
     )
 

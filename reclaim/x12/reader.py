@@ -297,7 +297,7 @@ class _Tokenizer:
 
     def _open(self, source: _Resumable) -> pyx12.rawx12file.RawX12File:
         try:
-            return pyx12.rawx12file.RawX12File(source)  # type: ignore[arg-type]
+            return pyx12.rawx12file.RawX12File(source)
         except pyx12.errors.X12Error as exc:
             raise X12Error(str(exc), segment_index=self.index + 1, segment_id="ISA") from exc
 
@@ -414,8 +414,10 @@ def transaction_type(transaction_set_id: str, implementation: str) -> FileType |
         return None
     if transaction_set_id == "277":
         return "277CA" if "X214" in implementation else None
-    if transaction_set_id in ("999", "835"):
-        return transaction_set_id  # type: ignore[return-value]
+    if transaction_set_id == "999":
+        return "999"
+    if transaction_set_id == "835":
+        return "835"
     return None
 
 
