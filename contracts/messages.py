@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.enums import AutoFixKind, ClaimStatus, Queue, Route
 
@@ -62,6 +62,12 @@ class StatusChange(BaseModel):
 
 
 class Finding(BaseModel):
+    """One problem the scrubber found on a claim. `field` is a path into the claim document
+    (`lines[0].modifiers`, `diagnoses[0]`, `billing_provider.npi`); errors hold the claim,
+    warnings are recorded only."""
+
+    model_config = ConfigDict(frozen=True)
+
     rule: str
     severity: Literal["error", "warning"] = "error"
     field: str

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from reclaim.sandbox_payer.rules import (
     BYPASS_MODIFIERS,
+    AdjudicationRules,
     Denial,
-    PayerRules,
     PayerRuleSet,
     WeightedDenial,
 )
@@ -124,7 +124,7 @@ def _accepted(ctx: _Context) -> ClaimStatus277:
     )
 
 
-def _payment(ctx: _Context, payer: PayerRules, rng: random.Random) -> ClaimPayment:
+def _payment(ctx: _Context, payer: AdjudicationRules, rng: random.Random) -> ClaimPayment:
     claim = ctx.claim
     if claim.frequency_code == "8":
         return _reversal(ctx, payer)
@@ -139,7 +139,7 @@ def _payment(ctx: _Context, payer: PayerRules, rng: random.Random) -> ClaimPayme
     return _priced(ctx, payer, coinsurance=payer.coinsurance_percent, edits=True)
 
 
-def _claim_denial(ctx: _Context, payer: PayerRules, rng: random.Random) -> Denial | None:
+def _claim_denial(ctx: _Context, payer: AdjudicationRules, rng: random.Random) -> Denial | None:
     claim = ctx.claim
     ineligible = payer.ineligible(claim.member_id)
     if ineligible is not None:
@@ -152,7 +152,7 @@ def _claim_denial(ctx: _Context, payer: PayerRules, rng: random.Random) -> Denia
     return None
 
 
-def _past_timely_filing(ctx: _Context, payer: PayerRules) -> bool:
+def _past_timely_filing(ctx: _Context, payer: AdjudicationRules) -> bool:
     dates = [d for d in [ctx.claim.service_date, *(ln.service_date for ln in ctx.claim.lines)] if d]
     if not dates:
         return False
@@ -164,7 +164,7 @@ def _weighted_choice(denials: list[WeightedDenial], rng: random.Random) -> Denia
     return Denial(group=chosen.group, reason=chosen.reason, remark=chosen.remark, note=chosen.note)
 
 
-def _base(ctx: _Context, payer: PayerRules, *, status: str) -> ClaimPayment:
+def _base(ctx: _Context, payer: AdjudicationRules, *, status: str) -> ClaimPayment:
     claim = ctx.claim
     return ClaimPayment(
         patient_control_number=claim.patient_control_number,
@@ -181,7 +181,7 @@ def _base(ctx: _Context, payer: PayerRules, *, status: str) -> ClaimPayment:
     )
 
 
-def _reversal(ctx: _Context, payer: PayerRules) -> ClaimPayment:
+def _reversal(ctx: _Context, payer: AdjudicationRules) -> ClaimPayment:
     """A void (frequency 8) is answered with a zero reversal of the claim named in REF*F8."""
     payment = _base(ctx, payer, status="22")
     payment.charge = ZERO
@@ -190,7 +190,7 @@ def _reversal(ctx: _Context, payer: PayerRules) -> ClaimPayment:
     return payment
 
 
-def _whole_claim(ctx: _Context, payer: PayerRules, denial: Denial) -> ClaimPayment:
+def _whole_claim(ctx: _Context, payer: AdjudicationRules, denial: Denial) -> ClaimPayment:
     """Every line adjusted in full with one reason: a denial, or PR assigned to the patient."""
     patient_owes = denial.group == "PR"
     payment = _base(ctx, payer, status="1" if patient_owes else "4")
@@ -215,7 +215,8 @@ def _denied_line(ctx: _Context, line: ReceivedLine837, denial: Denial) -> Servic
     return _service(ctx, line, paid=ZERO, adjustments=adjustments, remarks=remarks)
 
 
-def _priced(ctx: _Context, payer: PayerRules, *, coinsurance: Decimal, edits: bool) -> ClaimPayment:
+def _priced(ctx: _Context, payer: AdjudicationRules, *, coinsurance: Decimal,
+            edits: bool) -> ClaimPayment:
     lines = [
         _price_line(ctx, payer, index=i, coinsurance=coinsurance, edits=edits)
         for i in range(len(ctx.claim.lines))
@@ -241,7 +242,7 @@ def _all_denied(lines: list[ServicePayment]) -> bool:
 
 
 def _price_line(
-    ctx: _Context, payer: PayerRules, *, index: int, coinsurance: Decimal, edits: bool
+    ctx: _Context, payer: AdjudicationRules, *, index: int, coinsurance: Decimal, edits: bool
 ) -> ServicePayment:
     line = ctx.claim.lines[index]
     denial = _line_denial(ctx, payer, index=index) if edits else None
@@ -257,7 +258,7 @@ def _price_line(
     return _service(ctx, line, paid=allowed - patient, adjustments=adjustments, remarks=[])
 
 
-def _allowed(payer: PayerRules, line: ReceivedLine837) -> Decimal:
+def _allowed(payer: AdjudicationRules, line: ReceivedLine837) -> Decimal:
     fee = payer.fee_schedule.get(line.procedure.upper())
     if fee is None:
         return _percent(line.charge, payer.default_allowed_percent)
@@ -268,7 +269,7 @@ def _percent(amount: Decimal, percent: Decimal) -> Decimal:
     return (amount * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _line_denial(ctx: _Context, payer: PayerRules, *, index: int) -> Denial | None:
+def _line_denial(ctx: _Context, payer: AdjudicationRules, *, index: int) -> Denial | None:
     if _bundled(ctx, payer, index=index):
         return Denial(group="CO", reason="97", remark="M15", note="bundled into another service")
     if not _diagnosis_supported(ctx, payer, index=index):
@@ -276,7 +277,7 @@ def _line_denial(ctx: _Context, payer: PayerRules, *, index: int) -> Denial | No
     return None
 
 
-def _bundled(ctx: _Context, payer: PayerRules, *, index: int) -> bool:
+def _bundled(ctx: _Context, payer: AdjudicationRules, *, index: int) -> bool:
     line = ctx.claim.lines[index]
     if BYPASS_MODIFIERS.intersection(m.upper() for m in line.modifiers):
         return False
@@ -293,7 +294,7 @@ def _day(ctx: _Context, line: ReceivedLine837) -> date | None:
     return line.service_date or ctx.claim.service_date
 
 
-def _diagnosis_supported(ctx: _Context, payer: PayerRules, *, index: int) -> bool:
+def _diagnosis_supported(ctx: _Context, payer: AdjudicationRules, *, index: int) -> bool:
     line = ctx.claim.lines[index]
     needed = [r for r in payer.diagnosis_requirements if r.procedure == line.procedure.upper()]
     if not needed:

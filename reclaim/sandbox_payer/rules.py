@@ -68,7 +68,7 @@ class WeightedDenial(Denial):
     weight: int = Field(gt=0)
 
 
-class PayerRules(_Rule):
+class AdjudicationRules(_Rule):
     id: str
     name: str = Field(min_length=1, max_length=60)
     tax_id: str = Field(pattern=r"^\d{9}$")
@@ -93,7 +93,7 @@ class PayerRules(_Rule):
         return {_code(code): fee.quantize(Decimal("0.01")) for code, fee in value.items()}
 
     @model_validator(mode="after")
-    def _denials_when_random(self) -> PayerRules:
+    def _denials_when_random(self) -> AdjudicationRules:
         if self.random_denial_percent > 0 and not self.random_denials:
             raise ValueError("random_denial_percent > 0 needs a random_denials list")
         return self
@@ -108,9 +108,9 @@ class PayerRules(_Rule):
 
 
 class PayerRuleSet(BaseModel):
-    payers: dict[str, PayerRules]
+    payers: dict[str, AdjudicationRules]
 
-    def payer(self, payer_id: str) -> PayerRules | None:
+    def payer(self, payer_id: str) -> AdjudicationRules | None:
         return self.payers.get(payer_id.upper())
 
 
@@ -140,7 +140,7 @@ def parse_rules(raw: dict[str, Any], *, source: str = "rules") -> PayerRuleSet:
     )
 
 
-def _payer(payer_id: str, body: Any, schedules: dict[str, Any], source: str) -> PayerRules:
+def _payer(payer_id: str, body: Any, schedules: dict[str, Any], source: str) -> AdjudicationRules:
     where = f"payers.{payer_id}"
     if not isinstance(body, dict):
         raise RulesError(f"{source}: {where} must be a table")
@@ -151,7 +151,7 @@ def _payer(payer_id: str, body: Any, schedules: dict[str, Any], source: str) -> 
             raise RulesError(f"{source}: {where}.fee_schedule names no [fee_schedules.{schedule}]")
         data["fee_schedule"] = schedules[schedule]
     try:
-        return PayerRules.model_validate(data)
+        return AdjudicationRules.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in (where, *first["loc"]))

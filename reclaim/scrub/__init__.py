@@ -4,8 +4,9 @@ ctx = ScrubContext(payer=load_payer_rules(doc.payer_id), today=date.today(), edi
 findings = scrub(doc, ctx=ctx)
 """
 
+from contracts.messages import Finding
 from reclaim.scrub.engine import has_errors, scrub
-from reclaim.scrub.models import Finding, PayerRules, ScrubContext
+from reclaim.scrub.models import PayerRules, ScrubContext
 from reclaim.scrub.payer_rules import known_payers, load_payer_rules
 from reclaim.scrub.registry import RULES
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import reclaim.scrub.rules  # noqa: F401  (registers every rule)
+from contracts.messages import Finding
 from reclaim.claims.schemas import ClaimDocument
-from reclaim.scrub.models import Finding, ScrubContext
+from reclaim.scrub.models import ScrubContext
 from reclaim.scrub.registry import RULES
 
 

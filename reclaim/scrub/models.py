@@ -19,18 +19,6 @@ from reclaim.codes.ncci import CodeEdits
 Severity = Literal["error", "warning"]
 
 
-class Finding(BaseModel):
-    """One problem on a claim. `field` is a path into the claim document (`lines[0].modifiers`,
-    `diagnoses[0]`, `billing_provider.npi`); errors hold the claim, warnings are recorded only."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule: str
-    severity: Severity
-    field: str
-    message: str
-
-
 class Issue(NamedTuple):
     """What a rule yields; the engine adds the rule's name and the payer's severity."""
 

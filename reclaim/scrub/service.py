@@ -11,7 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from contracts.enums import SUBMITTED_STATUSES
-from contracts.messages import Finding, ScrubOutcome
+from contracts.messages import ScrubOutcome
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import SqlCodeEdits
 from reclaim.models import Claim
@@ -52,10 +52,8 @@ def scrub_document(
     )
     findings = scrub(document, ctx=context)
     return ScrubOutcome(
-        errors=[Finding.model_validate(f.model_dump()) for f in findings
-                if f.severity == "error"],
-        warnings=[Finding.model_validate(f.model_dump()) for f in findings
-                  if f.severity == "warning"],
+        errors=[f for f in findings if f.severity == "error"],
+        warnings=[f for f in findings if f.severity == "warning"],
     )
 
 

@@ -18,8 +18,8 @@ from reclaim.clearinghouse import ClearinghouseError, SandboxClearinghouse
 from reclaim.sandbox_payer.app import create_payer_app
 from reclaim.sandbox_payer.config import PayerConfig
 from reclaim.x12.read_999 import read_999
-from tests.sandbox_payer.factories import claim837, file837
 from tests.ports import free_port
+from tests.sandbox_payer.factories import claim837, file837
 
 
 @asynccontextmanager
