@@ -10,13 +10,16 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from contracts.enums import Queue
 from contracts.messages import LetterRequest, NoticeRequest, WorkItemClose, WorkItemSpec
+from contracts.names import work_item_workflow_id
 from reclaim.claims.service import document_of
 from reclaim.models import Claim, Denial, Remittance, User, WorkItem, utcnow
 from reclaim.work.notices import render_appeal_letter, render_email
 
-QUEUE_ROLE = {"coder": "coder", "front_desk": "front_desk", "appeal": "biller",
-              "manager": "manager"}
+# The role that works each queue.
+QUEUE_ROLE: dict[Queue, str] = {Queue.coder: "coder", Queue.front_desk: "front_desk",
+                                Queue.appeal: "biller", Queue.manager: "manager"}
 
 
 def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
@@ -36,7 +39,8 @@ def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
     )
     session.add(item)
     session.flush()
-    item.workflow_id = f"work-item-{item.id}"
+    assert item.id is not None
+    item.workflow_id = work_item_workflow_id(item.id)
     claim = session.get(Claim, spec.claim_id)
     if claim is not None:
         claim.assigned_to = item.assignee
@@ -45,9 +49,9 @@ def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
     return item
 
 
-def pick_assignee(*, session: Session, queue: str) -> str | None:
+def pick_assignee(*, session: Session, queue: Queue) -> str | None:
     """The least-loaded active user with the queue's role (ties: alphabetical)."""
-    role = QUEUE_ROLE.get(queue, queue)
+    role = QUEUE_ROLE[queue]
     users = session.exec(
         select(User.username).where(User.role == role, col(User.active).is_(True))
     ).all()
