@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim.claims.service import list_claims
-from reclaim.kpi import dashboard as kpi
+from reclaim.claims.filter import ClaimFilter, search_claims
 from tests.kpi.factories import add_claim
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
@@ -36,9 +35,11 @@ def people(db: Engine) -> dict[str, int]:
 
 def found(db: Engine, q: str) -> set[int]:
     with Session(db) as s:
-        listed, total = list_claims(session=s, q=q, page_size=100)
-        page, page_total = kpi.search_claims(session=s, claim_filter=kpi.ClaimFilter(q=q),
-                                             today=NOW.date(), now=NOW, page_size=100)
+        # GET /api/v1/claims builds its filter from keywords; the /claims page from its query.
+        listed, total = search_claims(session=s, claim_filter=ClaimFilter(q=q),
+                                      today=NOW.date(), now=NOW, page_size=100)
+        page, page_total = search_claims(session=s, claim_filter=ClaimFilter.from_query({"q": q}),
+                                         today=NOW.date(), now=NOW, page_size=100)
     ids = {int(c.id) for c in listed if c.id is not None}
     assert total == len(ids)
     assert page_total == total
