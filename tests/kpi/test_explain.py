@@ -97,13 +97,13 @@ def test_claim_list_api_query_uses_an_index(filled: Engine, filters: dict[str, s
 def test_claims_page_query_uses_an_index(filled: Engine, params: dict[str, str]) -> None:
     f = ClaimFilter.from_query(params)
     found = plans(filled, lambda s: search_claims(session=s, claim_filter=f, today=TODAY,
-                                                      now=NOW))
+                                                  now=NOW))
     assert_indexed(found[:1], table="claim")
 
 
 def test_kpi_scans_read_covering_indexes(filled: Engine) -> None:
     found = plans(filled, lambda s: dashboard(session=s, claim_filter=ClaimFilter(),
-                                                  today=TODAY, now=NOW))
+                                              today=TODAY, now=NOW))
     claim_steps = [step for _sql, plan in found for step in plan if " claim" in step
                    and step.startswith(("SCAN", "SEARCH"))]
     for step in claim_steps:
@@ -131,7 +131,7 @@ def test_the_search_box_reads_the_lower_case_indexes(filled: Engine) -> None:
         assert "SCAN claim" not in searched, plan
     f = ClaimFilter.from_query({"q": "lee"})
     page = plans(filled, lambda s: search_claims(session=s, claim_filter=f, today=TODAY,
-                                                     now=NOW))
+                                                 now=NOW))
     assert "ix_claim_lower_patient_last_name" in " | ".join(page[0][1])
 
 

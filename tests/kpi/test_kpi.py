@@ -80,7 +80,7 @@ def fixture_db(db: Engine) -> Engine:
 def compute(engine: Engine, **filters: object) -> Kpis:
     with Session(engine) as s:
         return compute_kpis(session=s, claim_filter=ClaimFilter(**filters), today=TODAY,
-                                now=NOW)
+                            now=NOW)
 
 
 def ratio(r: Ratio) -> tuple[Decimal, Decimal]:
@@ -145,7 +145,7 @@ def _claims_behind(engine: Engine, link: str) -> int:
     params = dict(parse_qsl(urlsplit(link).query))
     with Session(engine) as s:
         _, total = search_claims(session=s, claim_filter=ClaimFilter.from_query(params),
-                                     today=TODAY, now=NOW)
+                                 today=TODAY, now=NOW)
     return total
 
 
@@ -244,7 +244,7 @@ def test_work_by_queue(db: Engine) -> None:
         add_item(s, a, queue="coder", status="done", created_at=dt(2026, 1, 1))
         s.commit()
         loads = {q.queue: q for q in work_by_queue(session=s, claim_filter=ClaimFilter(),
-                                                         today=TODAY, now=NOW)}
+                                                     today=TODAY, now=NOW)}
     assert loads["coder"].open == 2
     assert loads["coder"].overdue == 1
     assert loads["coder"].by_age == {"0-2": 1, "3-7": 0, "8+": 1}
@@ -269,6 +269,6 @@ def test_bad_filters_name_the_parameter(params: dict[str, str], message: str) ->
 
 def test_filter_round_trips_through_its_link() -> None:
     f = ClaimFilter(payer="ACME", date_from=date(2026, 1, 1), cohort="open", min_age=31,
-                        max_age=60, overdue=True)
+                    max_age=60, overdue=True)
     params = dict(parse_qsl(urlsplit(f.link()).query))
     assert ClaimFilter.from_query(params) == f
