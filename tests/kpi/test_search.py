@@ -3,7 +3,7 @@ name, member id or payer claim number, in any case; on both databases."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -70,3 +70,18 @@ def test_a_number_finds_the_claim_with_that_id_and_member_ids_starting_with_it(
 
 def test_a_term_beyond_ascii_is_still_found(db: Engine, people: dict[str, int]) -> None:
     assert found(db, "Müll") == {people["muller"]}
+
+
+def test_the_api_age_counts_days_since_the_claim_was_entered(db: Engine) -> None:
+    """GET /api/v1/claims?min_age_days=: days since the claim was created, not since its
+    service date (the page's `min_age`); the page's query string never reads it."""
+    with Session(db) as s:
+        old = add_claim(s, last_name="Old")
+        old.created_at = NOW - timedelta(days=10)
+        new = add_claim(s, last_name="New")
+        new.created_at = NOW - timedelta(days=1)
+        s.commit()
+        rows, total = search_claims(session=s, claim_filter=ClaimFilter(min_days_since_created=5),
+                                    today=NOW.date(), now=NOW)
+    assert ([c.patient_last_name for c in rows], total) == (["Old"], 1)
+    assert ClaimFilter.from_query({"min_days_since_created": "5"}) == ClaimFilter()
