@@ -16,9 +16,11 @@ from api.limits import RowId
 from contracts.messages import AppealDecision, ScrubOutcome
 from contracts.names import APPEAL_DECISION_SIGNAL, claim_workflow_id
 from reclaim import audit
+from reclaim.claims.filter import ClaimFilter, search_claims
 from reclaim.claims.schemas import ClaimDocument
-from reclaim.claims.service import claim_detail, claim_summary, get_claim, list_claims
-from reclaim.models import Submission
+from reclaim.claims.service import get_claim
+from reclaim.claims.views import claim_detail, claim_summary
+from reclaim.models import Submission, utcnow
 from reclaim.scrub import service as scrubbing
 from temporal_client import create_and_start
 
@@ -59,10 +61,11 @@ def get_claims(
     page: int = Query(default=1, ge=1, le=100_000),
     page_size: int = Query(default=50, ge=1, le=500),
 ) -> dict[str, Any]:
-    rows, total = list_claims(
-        session=session, status=status_, payer=payer, assignee=assignee, route=route, q=q,
-        min_age_days=min_age_days, page=page, page_size=page_size,
-    )
+    claim_filter = ClaimFilter(status=status_, payer=payer, assignee=assignee, route=route, q=q,
+                               min_days_since_created=min_age_days)
+    now = utcnow()
+    rows, total = search_claims(session=session, claim_filter=claim_filter, today=now.date(),
+                                now=now, page=page, page_size=page_size)
     return {"items": [claim_summary(c) for c in rows], "total": total, "page": page,
             "page_size": page_size}
 

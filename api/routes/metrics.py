@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.deps import SessionDep, require
-from reclaim.kpi import dashboard as kpi
+from reclaim.claims.filter import ClaimFilter
+from reclaim.kpi.dashboard import compute_kpis
+from reclaim.kpi.views import Kpis
 from reclaim.models import User, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
@@ -16,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["metrics"])
 MetricsReader = Annotated[User, Depends(require("manager", "biller"))]
 
 
-@router.get("/metrics", response_model=kpi.Kpis)
+@router.get("/metrics", response_model=Kpis)
 def get_metrics(
     session: SessionDep,
     _user: MetricsReader,
@@ -25,14 +27,14 @@ def get_metrics(
                                             description="first service date (inclusive)")] = None,
     date_to: Annotated[date | None, Query(alias="to",
                                           description="last service date (inclusive)")] = None,
-) -> kpi.Kpis:
+) -> Kpis:
     """KPIs over claims with service dates in [from, to] (either end open) for one payer or all."""
     if date_from and date_to and date_from > date_to:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=f"from ({date_from}) is after to ({date_to})")
     now = utcnow()
-    return kpi.compute_kpis(
+    return compute_kpis(
         session=session,
-        claim_filter=kpi.ClaimFilter(payer=payer or None, date_from=date_from, date_to=date_to),
+        claim_filter=ClaimFilter(payer=payer or None, date_from=date_from, date_to=date_to),
         today=now.date(), now=now,
     )

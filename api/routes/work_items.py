@@ -17,7 +17,7 @@ from api.limits import OptionalRowId, RowId
 from contracts.messages import CompleteRequest, WorkItemResult
 from contracts.names import COMPLETE_UPDATE
 from reclaim import audit
-from reclaim.claims.service import work_item_view
+from reclaim.claims.views import work_item_view
 from reclaim.models import User, WorkItem
 from reclaim.work.items import QUEUE_ROLE, assign, list_work_items
 

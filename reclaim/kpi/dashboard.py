@@ -2,46 +2,49 @@
 
 Every KPI runs as a handful of aggregate queries over the projection tables; no claim rows are
 loaded into Python. The period filter always applies to the claim's **service date**, and the
-payer filter to `Claim.payer_id`; ages (A/R aging, the /claims "age" filter) are days from the
-service date to `today`, computed as date bounds in Python so the SQL stays portable.
+payer filter to `Claim.payer_id`; A/R aging counts days from the service date to `today`.
 
-Each number also has a `ClaimFilter` that selects exactly the claims behind it; the dashboard
-links every number to `/claims` with that filter, and `search_claims` runs it.
+Each number also has a `ClaimFilter` (reclaim/claims/filter.py) that selects exactly the claims
+behind it; the dashboard links every number to `/claims` with that filter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
-from urllib.parse import urlencode
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import (
-    Executable,
-    Float,
-    and_,
-    case,
-    distinct,
-    false,
-    func,
-    true,
-)
+from pydantic import BaseModel
+from sqlalchemy import and_, case, distinct, func, true
 from sqlalchemy import select as sql_select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, expression
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import Session, col, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col
 
-from contracts.enums import FINAL_STATUSES, OPEN_STATUSES, RESOLVED_PAID, ClaimStatus
-from reclaim.claims.service import search_condition
+from contracts.enums import FINAL_STATUSES, RESOLVED_PAID, ClaimStatus
+from reclaim.claims.filter import (
+    WORK_AGE_BUCKETS,
+    ClaimFilter,
+    claim_conditions,
+    cohort_condition,
+)
 from reclaim.codes.carc import describe_carc
 from reclaim.db import side_by_side
+from reclaim.kpi.sql import ZERO, count_if, days_between, fetch_rows, money, sum_if
+from reclaim.kpi.views import (
+    AgingBucket,
+    Dashboard,
+    DaysStat,
+    Kpis,
+    ParetoRow,
+    QueueLoad,
+    Ratio,
+    ReasonRow,
+    StatusCount,
+    TrendPoint,
+)
 from reclaim.models import Claim, Denial, WorkItem
 
-ZERO = Decimal("0.00")
-FINAL = tuple(sorted(FINAL_STATUSES))
 AR_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30),
     ("31-60", 31, 60),
@@ -49,368 +52,6 @@ AR_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("91-120", 91, 120),
     ("120+", 121, None),
 )
-WORK_AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-2", 0, 2),
-    ("3-7", 3, 7),
-    ("8+", 8, None),
-)
-Cohort = Literal[
-    "scrubbed",
-    "clean",
-    "adjudicated",
-    "denied_first_pass",
-    "first_pass_resolved",
-    "denied",
-    "overturned",
-    "denial_written_off",
-    "denial_resolved",
-    "open",
-]
-COHORTS: tuple[str, ...] = Cohort.__args__  # type: ignore[attr-defined]
-
-
-# ---------------------------------------------------------------- portable SQL pieces
-
-
-class days_between(expression.FunctionElement[float]):  # noqa: N801 (a SQL function)
-    """Days (fractional) from the first datetime argument to the second."""
-
-    type = Float()
-    name = "days_between"
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (
-        f"(julianday({compiler.process(end, **kw)})"
-        f" - julianday({compiler.process(start, **kw)}))"
-    )
-
-
-@compiles(days_between, "postgresql")
-def _days_between_pg(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (
-        f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)}"
-        f" - {compiler.process(start, **kw)})) / 86400.0)"
-    )
-
-
-def _rows(session: Session, query: Executable) -> list[Any]:
-    """Run an aggregate (Core) query on the session's connection; its rows as tuples."""
-    return list(session.connection().execute(query).all())
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[Decimal]:
-    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
-
-def _is_true(column: Any) -> ColumnElement[bool]:
-    return col(column).is_(true())
-
-
-def _is_false(column: Any) -> ColumnElement[bool]:
-    return col(column).is_(false())
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-10' -> [2026-10-01, 2026-11-01)."""
-    try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise ValueError(f"month {month!r} must look like YYYY-MM") from exc
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
-
-
-# ---------------------------------------------------------------- the filter behind a number
-
-
-class ClaimFilter(BaseModel):
-    """Which claims: the /claims page's query string and each dashboard number's drill-through.
-    `date_from`/`date_to` bound the service date; ages count days from the service date."""
-
-    status: str | None = None
-    payer: str | None = None
-    route: str | None = None
-    assignee: str | None = None
-    q: str | None = Field(default=None, max_length=80)
-    cohort: Cohort | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    min_age: int | None = Field(default=None, ge=0)
-    max_age: int | None = Field(default=None, ge=0)
-    min_amount: Decimal | None = Field(default=None, ge=0)
-    max_amount: Decimal | None = Field(default=None, ge=0)
-    reason: str | None = Field(default=None, pattern=r"^([A-Z]{2}-)?[A-Z0-9]{1,5}$")
-    denial_month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
-    denial_payer: str | None = None
-    work_queue: str | None = None
-    work_age: str | None = None
-    overdue: bool = False
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("work_age")
-    @classmethod
-    def _known_work_age(cls, value: str | None) -> str | None:
-        if value is not None and value not in {b[0] for b in WORK_AGE_BUCKETS}:
-            raise ValueError(f"work_age must be one of {', '.join(b[0] for b in WORK_AGE_BUCKETS)}")
-        return value
-
-    @classmethod
-    def from_query(cls, params: Mapping[str, str]) -> ClaimFilter:
-        """Read a /claims query string (`from`/`to` are the service-date bounds); raises
-        ValueError naming each bad parameter."""
-        data: dict[str, Any] = {k: v for k, v in params.items() if k != "page"}
-        for short, name in (("from", "date_from"), ("to", "date_to")):
-            if short in data:
-                data[name] = data.pop(short)
-        data["overdue"] = data.get("overdue") in ("1", "true", "on")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"bad filter: {problems}") from exc
-
-    def query(self, **changes: Any) -> str:
-        """The /claims query string for this filter (with `changes` applied)."""
-        data = self.model_copy(update=changes).model_dump(exclude_defaults=True, mode="json")
-        params = {("from" if k == "date_from" else "to" if k == "date_to" else k): v
-                  for k, v in data.items()}
-        if params.get("overdue") is True:
-            params["overdue"] = "1"
-        return urlencode(params)
-
-    def link(self, **changes: Any) -> str:
-        query = self.query(**changes)
-        return f"/claims?{query}" if query else "/claims"
-
-    def period(self) -> ClaimFilter:
-        """Only the dashboard's own filters (payer and period) of this filter."""
-        return ClaimFilter(payer=self.payer, date_from=self.date_from, date_to=self.date_to)
-
-
-def cohort_condition(cohort: Cohort) -> ColumnElement[bool]:
-    adjudicated = col(Claim.denied_first_pass).is_not(None)
-    denied = col(Claim.denied_at).is_not(None)
-    conditions: dict[str, ColumnElement[bool]] = {
-        "scrubbed": col(Claim.clean_first_pass).is_not(None),
-        "clean": _is_true(Claim.clean_first_pass),
-        "adjudicated": adjudicated,
-        "denied_first_pass": _is_true(Claim.denied_first_pass),
-        "first_pass_resolved": and_(
-            _is_false(Claim.denied_first_pass),
-            col(Claim.attempts) <= 1,
-            col(Claim.status).in_(RESOLVED_PAID),
-        ),
-        # The denial facts (reclaim/denials/facts.py): ever denied, and paid after that.
-        "denied": denied,
-        "overturned": and_(denied, _is_true(Claim.overturned)),
-        "denial_written_off": and_(denied, col(Claim.status) == ClaimStatus.written_off),
-        "denial_resolved": and_(denied, col(Claim.status).in_(FINAL),
-                                col(Claim.closed_at).is_not(None)),
-        # Listed rather than NOT IN so the status-led covering index can seek to them.
-        "open": col(Claim.status).in_(OPEN_STATUSES),
-    }
-    return conditions[cohort]
-
-
-def _age_conditions(f: ClaimFilter, today: date) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if f.min_age is not None:
-        out.append(col(Claim.service_date) <= today - timedelta(days=f.min_age))
-    if f.max_age is not None:
-        out.append(col(Claim.service_date) >= today - timedelta(days=f.max_age))
-    return out
-
-
-def _reason_condition(f: ClaimFilter) -> ColumnElement[bool] | None:
-    if f.reason is None and f.denial_month is None and f.denial_payer is None:
-        return None
-    query = select(Denial.claim_id)
-    if f.reason is not None:
-        group, _, carc = f.reason.rpartition("-")
-        query = query.where(Denial.carc == carc)
-        if group:
-            query = query.where(Denial.group == group)
-    if f.denial_month is not None:
-        start, end = month_bounds(f.denial_month)
-        query = query.where(col(Denial.created_at) >= start, col(Denial.created_at) < end)
-    if f.denial_payer is not None:
-        query = query.where(Denial.payer_id == f.denial_payer)
-    return col(Claim.id).in_(query)
-
-
-def _work_condition(f: ClaimFilter, now: datetime) -> ColumnElement[bool] | None:
-    if f.work_queue is None and f.work_age is None and not f.overdue:
-        return None
-    query = select(WorkItem.claim_id).where(WorkItem.status == "open")
-    if f.work_queue is not None:
-        query = query.where(WorkItem.queue == f.work_queue)
-    if f.overdue:
-        query = query.where(col(WorkItem.due_at) < now)
-    if f.work_age is not None:
-        _, low, high = next(b for b in WORK_AGE_BUCKETS if b[0] == f.work_age)
-        query = query.where(col(WorkItem.created_at) <= now - timedelta(days=low))
-        if high is not None:
-            query = query.where(col(WorkItem.created_at) > now - timedelta(days=high + 1))
-    return col(Claim.id).in_(query)
-
-
-def claim_conditions(f: ClaimFilter, *, today: date, now: datetime) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if f.status:
-        out.append(col(Claim.status).in_([s.strip() for s in f.status.split(",")]))
-    if f.payer:
-        out.append(col(Claim.payer_id) == f.payer)
-    if f.route:
-        out.append(col(Claim.denial_route) == f.route)
-    if f.assignee:
-        out.append(col(Claim.assigned_to) == f.assignee)
-    if f.date_from:
-        out.append(col(Claim.service_date) >= f.date_from)
-    if f.date_to:
-        out.append(col(Claim.service_date) <= f.date_to)
-    if f.min_amount is not None:
-        out.append(col(Claim.total_charge) >= f.min_amount)
-    if f.max_amount is not None:
-        out.append(col(Claim.total_charge) <= f.max_amount)
-    if f.cohort:
-        out.append(cohort_condition(f.cohort))
-    if f.q:
-        out.append(search_condition(f.q))
-    out.extend(_age_conditions(f, today))
-    for extra in (_reason_condition(f), _work_condition(f, now)):
-        if extra is not None:
-            out.append(extra)
-    return out
-
-
-def search_claims(
-    *, session: Session, claim_filter: ClaimFilter, today: date, now: datetime, page: int = 1,
-    page_size: int = 50,
-) -> tuple[list[Claim], int]:
-    """One page of the claims behind a filter (newest activity first) and how many there are."""
-    conditions = claim_conditions(claim_filter, today=today, now=now)
-    page = max(page, 1)
-    rows = session.exec(
-        select(Claim)
-        .where(*conditions)
-        .order_by(col(Claim.updated_at).desc(), col(Claim.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    total = session.exec(select(func.count()).select_from(Claim).where(*conditions)).one()
-    return list(rows), int(total)
-
-
-# ---------------------------------------------------------------- the KPIs
-
-
-class Ratio(BaseModel):
-    numerator: Decimal
-    denominator: Decimal
-    rate: float | None
-    numerator_link: str
-    denominator_link: str
-
-
-class AgingBucket(BaseModel):
-    label: str
-    min_days: int
-    max_days: int | None
-    claims: int
-    balance: Decimal
-    link: str
-
-
-class DaysStat(BaseModel):
-    average_days: float | None
-    count: int
-    link: str
-
-
-class ReasonRow(BaseModel):
-    payer: str
-    month: str
-    group: str
-    carc: str
-    label: str
-    denials: int
-    claims: int
-    amount: Decimal
-    link: str
-
-
-class Kpis(BaseModel):
-    as_of: date
-    date_basis: Literal["service_date"] = "service_date"
-    payer: str | None
-    date_from: date | None
-    date_to: date | None
-    clean_claim_rate: Ratio
-    first_pass_resolution_rate: Ratio
-    initial_denial_rate: Ratio
-    initial_denial_rate_by_charges: Ratio
-    overturn_rate: Ratio
-    denial_write_off_share: Ratio
-    dollars_recovered: Decimal
-    dollars_recovered_link: str
-    days_to_resolve_denial: DaysStat
-    days_denial_to_appeal: DaysStat
-    ar_aging: list[AgingBucket]
-    top_denial_reasons: list[ReasonRow]
-
-
-class StatusCount(BaseModel):
-    status: str
-    claims: int
-    charges: Decimal
-    link: str
-
-
-class QueueLoad(BaseModel):
-    queue: str
-    open: int
-    overdue: int
-    by_age: dict[str, int]
-    open_link: str
-    overdue_link: str
-    age_links: dict[str, str]
-
-
-class TrendPoint(BaseModel):
-    month: str
-    adjudicated: int
-    denied: int
-    rate: float | None
-
-
-class ParetoRow(BaseModel):
-    reason: str
-    label: str
-    denials: int
-    cumulative_share: float
-    link: str
-
-
-class Dashboard(BaseModel):
-    kpis: Kpis
-    statuses: list[StatusCount]
-    queues: list[QueueLoad]
-    trend: list[TrendPoint]
-    pareto: list[ParetoRow]
 
 
 class _Group(BaseModel):
@@ -432,10 +73,6 @@ def _ratio(num: Any, den: Any, num_link: str, den_link: str) -> Ratio:
                  numerator_link=num_link, denominator_link=den_link)
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
 def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
@@ -454,8 +91,8 @@ def _claim_groups(session: Session, conditions: list[ColumnElement[bool]]) -> li
     )
     return [
         _Group(status=s, clean=_flag(c), denied=_flag(d), attempts=int(a or 0), claims=int(n),
-               charges=_money(ch), paid=_money(p), patient=_money(pr))
-        for s, c, d, a, n, ch, p, pr in _rows(session, query)
+               charges=money(ch), paid=money(p), patient=money(pr))
+        for s, c, d, a, n, ch, p, pr in fetch_rows(session, query)
     ]
 
 
@@ -496,7 +133,7 @@ def _aging(session: Session, conditions: list[ColumnElement[bool]], f: ClaimFilt
         .where(cohort_condition("open"), *conditions)
         .group_by(bucket)
     )
-    found = {label: (int(n), _money(b)) for label, n, b in _rows(session, query)}
+    found = {label: (int(n), money(b)) for label, n, b in fetch_rows(session, query)}
     return [
         AgingBucket(label=label, min_days=low, max_days=high,
                     claims=found.get(label, (0, ZERO))[0],
@@ -509,21 +146,22 @@ def _aging(session: Session, conditions: list[ColumnElement[bool]], f: ClaimFilt
 def _denial_totals(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, Any]:
     """Over denied claims: overturned, recovered, written off, resolved and how fast; read from
     each claim's denial facts through the covering index ix_claim_denial_kpi."""
-    resolved = and_(col(Claim.status).in_(FINAL), col(Claim.closed_at).is_not(None))
+    resolved = and_(col(Claim.status).in_(sorted(FINAL_STATUSES)),
+                    col(Claim.closed_at).is_not(None))
     written_off = col(Claim.status) == ClaimStatus.written_off
     query = (
         sql_select(
             func.count().label("denied"),
-            _count_if(_is_true(Claim.overturned)).label("overturned"),
+            count_if(col(Claim.overturned).is_(true())).label("overturned"),
             func.coalesce(func.sum(Claim.recovered_amount), 0).label("recovered"),
-            _sum_if(written_off, _balance()).label("written_off_amount"),
-            _count_if(resolved).label("resolved"),
+            sum_if(written_off, _balance()).label("written_off_amount"),
+            count_if(resolved).label("resolved"),
             func.avg(case((resolved, days_between(Claim.denied_at, Claim.closed_at)))
                      ).label("avg_days"),
         )
         .where(cohort_condition("denied"), *conditions)
     )
-    return dict(_rows(session, query)[0]._mapping)
+    return dict(fetch_rows(session, query)[0]._mapping)
 
 
 def _appeal_days(session: Session, conditions: list[ColumnElement[bool]]) -> tuple[float | None,
@@ -538,7 +176,7 @@ def _appeal_days(session: Session, conditions: list[ColumnElement[bool]]) -> tup
     )
     if conditions:
         query = query.join(Claim, col(Claim.id) == WorkItem.claim_id).where(*conditions)
-    avg, count = _rows(session, query)[0]
+    avg, count = fetch_rows(session, query)[0]
     return (float(avg) if avg is not None else None), int(count)
 
 
@@ -552,8 +190,8 @@ def _reason_counts(session: Session, conditions: list[ColumnElement[bool]],
                    func.coalesce(func.sum(Denial.amount), 0)).group_by(*keys)
     if conditions:  # the claim rows are read only when a filter needs them
         query = query.join(Claim, col(Claim.id) == Denial.claim_id).where(*conditions)
-    rows = [(payer, month, group, carc, int(n), int(claims), _money(amount))
-            for payer, month, group, carc, n, claims, amount in _rows(session, query)]
+    rows = [(payer, month, group, carc, int(n), int(claims), money(amount))
+            for payer, month, group, carc, n, claims, amount in fetch_rows(session, query)]
     rows.sort(key=lambda r: (-r[4], r[0], r[1], r[2], r[3]))
     return rows
 
@@ -595,9 +233,9 @@ def _kpis(f: ClaimFilter, parts: Mapping[str, Any], today: date) -> Kpis:
             link("denied_first_pass"), link("adjudicated")),
         overturn_rate=_ratio(d["overturned"], d["denied"], link("overturned"), link("denied")),
         denial_write_off_share=_ratio(
-            _money(d["written_off_amount"]), t["net_revenue"],
+            money(d["written_off_amount"]), t["net_revenue"],
             link("denial_written_off"), f.link()),
-        dollars_recovered=_money(d["recovered"]),
+        dollars_recovered=money(d["recovered"]),
         dollars_recovered_link=link("overturned"),
         days_to_resolve_denial=DaysStat(
             average_days=float(d["avg_days"]) if d["avg_days"] is not None else None,
@@ -693,7 +331,7 @@ def work_by_queue(*, session: Session, claim_filter: ClaimFilter, today: date,
     by_age = scoped(sql_select(queue_col, age, claims).group_by(queue_col, age))
     totals = scoped(sql_select(queue_col, claims, late).group_by(queue_col))
     ages: dict[str, dict[str, int]] = {}
-    for queue, bucket, n in _rows(session, by_age):
+    for queue, bucket, n in fetch_rows(session, by_age):
         ages.setdefault(queue, {})[bucket] = int(n)
     return [
         QueueLoad(
@@ -703,7 +341,7 @@ def work_by_queue(*, session: Session, claim_filter: ClaimFilter, today: date,
             overdue_link=f.link(work_queue=queue, overdue=True),
             age_links={b[0]: f.link(work_queue=queue, work_age=b[0]) for b in WORK_AGE_BUCKETS},
         )
-        for queue, n, n_late in sorted(_rows(session, totals))
+        for queue, n, n_late in sorted(fetch_rows(session, totals))
     ]
 
 
@@ -717,12 +355,12 @@ def denial_trend(*, session: Session, claim_filter: ClaimFilter, today: date, no
         f = f.model_copy(update={"date_from": start})
     query = (
         sql_select(col(Claim.service_date), func.count(),
-                   _count_if(cohort_condition("denied_first_pass")))
+                   count_if(cohort_condition("denied_first_pass")))
         .where(cohort_condition("adjudicated"), *claim_conditions(f, today=today, now=now))
         .group_by(col(Claim.service_date))
     )
     per_month: dict[str, list[int]] = {}
-    for day, n, denied in _rows(session, query):
+    for day, n, denied in fetch_rows(session, query):
         key = (day if isinstance(day, date) else date.fromisoformat(str(day))).strftime("%Y-%m")
         totals = per_month.setdefault(key, [0, 0])
         totals[0] += int(n)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, func, select
 
 from reclaim.claims.schemas import ClaimDocument
@@ -72,6 +72,34 @@ async def test_a_nul_byte_in_a_query_or_path_is_422_naming_it(
         assert response.json()["fields"][0]["field"] == field
     # An ordinary filter still answers.
     assert (await api["manager"].get("/api/v1/claims?assignee=nobody")).status_code == 200
+
+
+async def test_the_claim_list_filters_by_the_claims_age_on_file_and_its_status(
+    api: dict[str, httpx.AsyncClient], engine: Engine,
+) -> None:
+    """`min_age_days` counts days since the claim was entered; `status` takes a list."""
+    with session_scope(engine) as session:
+        made = []
+        for days, status in ((30, "denied"), (1, "denied"), (30, "paid")):
+            claim = create_claim(session=session, document=ClaimDocument.model_validate(
+                claim_doc(patient__last_name="Agewright")))
+            claim.created_at = datetime.now(UTC) - timedelta(days=days)
+            claim.status = status
+            made.append(claim.id)
+    old_denied, _new_denied, old_paid = made
+
+    async def listed(query: str) -> list[int]:
+        response = await api["manager"].get(f"/api/v1/claims?q=agewright&{query}")
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"items", "total", "page", "page_size"}
+        assert body["total"] == len(body["items"])
+        return sorted(item["id"] for item in body["items"])
+
+    assert await listed("min_age_days=7") == sorted([old_denied, old_paid])
+    assert await listed("min_age_days=7&status=denied") == [old_denied]
+    assert await listed("status=denied,paid") == sorted(made)
+    assert (await api["manager"].get("/api/v1/claims?min_age_days=-1")).status_code == 422
 
 
 async def test_a_nul_in_a_json_body_is_422_before_it_reaches_a_workflow(

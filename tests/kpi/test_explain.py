@@ -12,8 +12,8 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from api.pages import files_context, work_rows
-from reclaim.claims.service import list_claims
-from reclaim.kpi import dashboard as kpi
+from reclaim.claims.filter import ClaimFilter, search_claims
+from reclaim.kpi.dashboard import dashboard
 from reclaim.models import User
 from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
 
@@ -84,7 +84,8 @@ def assert_indexed(found: list[tuple[str, list[str]]], *, table: str, wants: str
 )
 def test_claim_list_api_query_uses_an_index(filled: Engine, filters: dict[str, str],
                                             wants: str) -> None:
-    found = plans(filled, lambda s: list_claims(session=s, **filters))
+    f = ClaimFilter(**filters)  # as GET /api/v1/claims builds it from its query parameters
+    found = plans(filled, lambda s: search_claims(session=s, claim_filter=f, today=TODAY, now=NOW))
     assert_indexed(found[:1], table="claim", wants=wants)
 
 
@@ -94,15 +95,15 @@ def test_claim_list_api_query_uses_an_index(filled: Engine, filters: dict[str, s
      {"reason": "CO-16"}, {"work_queue": "coder"}],
 )
 def test_claims_page_query_uses_an_index(filled: Engine, params: dict[str, str]) -> None:
-    f = kpi.ClaimFilter.from_query(params)
-    found = plans(filled, lambda s: kpi.search_claims(session=s, claim_filter=f, today=TODAY,
-                                                      now=NOW))
+    f = ClaimFilter.from_query(params)
+    found = plans(filled, lambda s: search_claims(session=s, claim_filter=f, today=TODAY,
+                                                  now=NOW))
     assert_indexed(found[:1], table="claim")
 
 
 def test_kpi_scans_read_covering_indexes(filled: Engine) -> None:
-    found = plans(filled, lambda s: kpi.dashboard(session=s, claim_filter=kpi.ClaimFilter(),
-                                                  today=TODAY, now=NOW))
+    found = plans(filled, lambda s: dashboard(session=s, claim_filter=ClaimFilter(),
+                                              today=TODAY, now=NOW))
     claim_steps = [step for _sql, plan in found for step in plan if " claim" in step
                    and step.startswith(("SCAN", "SEARCH"))]
     for step in claim_steps:
@@ -119,16 +120,18 @@ def test_work_queue_query_uses_an_index(filled: Engine) -> None:
 
 
 def test_the_search_box_reads_the_lower_case_indexes(filled: Engine) -> None:
-    found = plans(filled, lambda s: list_claims(session=s, q="Lee"))
+    api = ClaimFilter(q="Lee")
+    found = plans(filled, lambda s: search_claims(session=s, claim_filter=api, today=TODAY,
+                                                  now=NOW))
     # The page and its count: each of the three prefixes is a range over its own index.
     for _sql, plan in found:
         searched = " | ".join(plan)
         for name in ("patient_last_name", "member_id", "payer_claim_control_number"):
             assert f"USING INDEX ix_claim_lower_{name}" in searched, plan
         assert "SCAN claim" not in searched, plan
-    f = kpi.ClaimFilter.from_query({"q": "lee"})
-    page = plans(filled, lambda s: kpi.search_claims(session=s, claim_filter=f, today=TODAY,
-                                                     now=NOW))
+    f = ClaimFilter.from_query({"q": "lee"})
+    page = plans(filled, lambda s: search_claims(session=s, claim_filter=f, today=TODAY,
+                                                 now=NOW))
     assert "ix_claim_lower_patient_last_name" in " | ".join(page[0][1])
 
 

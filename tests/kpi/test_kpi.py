@@ -21,7 +21,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim.kpi import dashboard as kpi
+from reclaim.claims.filter import ClaimFilter, search_claims
+from reclaim.kpi.dashboard import (
+    claims_by_status,
+    compute_kpis,
+    denial_pareto,
+    denial_trend,
+    work_by_queue,
+)
+from reclaim.kpi.views import Kpis, Ratio
 from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
 
 
@@ -69,13 +77,13 @@ def fixture_db(db: Engine) -> Engine:
     return db
 
 
-def compute(engine: Engine, **filters: object) -> kpi.Kpis:
+def compute(engine: Engine, **filters: object) -> Kpis:
     with Session(engine) as s:
-        return kpi.compute_kpis(session=s, claim_filter=kpi.ClaimFilter(**filters), today=TODAY,
-                                now=NOW)
+        return compute_kpis(session=s, claim_filter=ClaimFilter(**filters), today=TODAY,
+                            now=NOW)
 
 
-def ratio(r: kpi.Ratio) -> tuple[Decimal, Decimal]:
+def ratio(r: Ratio) -> tuple[Decimal, Decimal]:
     return r.numerator, r.denominator
 
 
@@ -136,8 +144,8 @@ def test_empty_database_gives_no_rates(db: Engine) -> None:
 def _claims_behind(engine: Engine, link: str) -> int:
     params = dict(parse_qsl(urlsplit(link).query))
     with Session(engine) as s:
-        _, total = kpi.search_claims(session=s, claim_filter=kpi.ClaimFilter.from_query(params),
-                                     today=TODAY, now=NOW)
+        _, total = search_claims(session=s, claim_filter=ClaimFilter.from_query(params),
+                                 today=TODAY, now=NOW)
     return total
 
 
@@ -213,10 +221,10 @@ def test_a_claim_denied_twice_counts_once(db: Engine) -> None:
 
 def test_breakdowns(fixture_db: Engine) -> None:
     with Session(fixture_db) as s:
-        args = {"session": s, "claim_filter": kpi.ClaimFilter(), "today": TODAY, "now": NOW}
-        statuses = {r.status: r.claims for r in kpi.claims_by_status(**args)}
-        trend = kpi.denial_trend(**args)
-        pareto = kpi.denial_pareto(**args)
+        args = {"session": s, "claim_filter": ClaimFilter(), "today": TODAY, "now": NOW}
+        statuses = {r.status: r.claims for r in claims_by_status(**args)}
+        trend = denial_trend(**args)
+        pareto = denial_pareto(**args)
     assert statuses == {"paid": 2, "written_off": 1, "submitted": 1, "coding": 1,
                         "appealing": 1, "partially_paid": 1, "patient_responsibility": 1}
     assert [(p.month, p.adjudicated, p.denied) for p in trend] == [
@@ -235,8 +243,8 @@ def test_work_by_queue(db: Engine) -> None:
                  due_at=dt(2026, 6, 1))
         add_item(s, a, queue="coder", status="done", created_at=dt(2026, 1, 1))
         s.commit()
-        loads = {q.queue: q for q in kpi.work_by_queue(session=s, claim_filter=kpi.ClaimFilter(),
-                                                         today=TODAY, now=NOW)}
+        loads = {q.queue: q for q in work_by_queue(session=s, claim_filter=ClaimFilter(),
+                                                     today=TODAY, now=NOW)}
     assert loads["coder"].open == 2
     assert loads["coder"].overdue == 1
     assert loads["coder"].by_age == {"0-2": 1, "3-7": 0, "8+": 1}
@@ -256,11 +264,11 @@ def test_work_by_queue(db: Engine) -> None:
 )
 def test_bad_filters_name_the_parameter(params: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        kpi.ClaimFilter.from_query(params)
+        ClaimFilter.from_query(params)
 
 
 def test_filter_round_trips_through_its_link() -> None:
-    f = kpi.ClaimFilter(payer="ACME", date_from=date(2026, 1, 1), cohort="open", min_age=31,
-                        max_age=60, overdue=True)
+    f = ClaimFilter(payer="ACME", date_from=date(2026, 1, 1), cohort="open", min_age=31,
+                    max_age=60, overdue=True)
     params = dict(parse_qsl(urlsplit(f.link()).query))
-    assert kpi.ClaimFilter.from_query(params) == f
+    assert ClaimFilter.from_query(params) == f

@@ -3,14 +3,13 @@ name, member id or payer claim number, in any case; on both databases."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from reclaim.claims.service import list_claims
-from reclaim.kpi import dashboard as kpi
+from reclaim.claims.filter import ClaimFilter, search_claims
 from tests.kpi.factories import add_claim
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
@@ -36,9 +35,11 @@ def people(db: Engine) -> dict[str, int]:
 
 def found(db: Engine, q: str) -> set[int]:
     with Session(db) as s:
-        listed, total = list_claims(session=s, q=q, page_size=100)
-        page, page_total = kpi.search_claims(session=s, claim_filter=kpi.ClaimFilter(q=q),
-                                             today=NOW.date(), now=NOW, page_size=100)
+        # GET /api/v1/claims builds its filter from keywords; the /claims page from its query.
+        listed, total = search_claims(session=s, claim_filter=ClaimFilter(q=q),
+                                      today=NOW.date(), now=NOW, page_size=100)
+        page, page_total = search_claims(session=s, claim_filter=ClaimFilter.from_query({"q": q}),
+                                         today=NOW.date(), now=NOW, page_size=100)
     ids = {int(c.id) for c in listed if c.id is not None}
     assert total == len(ids)
     assert page_total == total
@@ -69,3 +70,18 @@ def test_a_number_finds_the_claim_with_that_id_and_member_ids_starting_with_it(
 
 def test_a_term_beyond_ascii_is_still_found(db: Engine, people: dict[str, int]) -> None:
     assert found(db, "Müll") == {people["muller"]}
+
+
+def test_the_api_age_counts_days_since_the_claim_was_entered(db: Engine) -> None:
+    """GET /api/v1/claims?min_age_days=: days since the claim was created, not since its
+    service date (the page's `min_age`); the page's query string never reads it."""
+    with Session(db) as s:
+        old = add_claim(s, last_name="Old")
+        old.created_at = NOW - timedelta(days=10)
+        new = add_claim(s, last_name="New")
+        new.created_at = NOW - timedelta(days=1)
+        s.commit()
+        rows, total = search_claims(session=s, claim_filter=ClaimFilter(min_days_since_created=5),
+                                    today=NOW.date(), now=NOW)
+    assert ([c.patient_last_name for c in rows], total) == (["Old"], 1)
+    assert ClaimFilter.from_query({"min_days_since_created": "5"}) == ClaimFilter()
