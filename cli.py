@@ -370,8 +370,9 @@ class ImportSummary(TypedDict):
 
 async def _import(settings: Settings, files: list[Path]) -> ImportSummary:
     from reclaim.db import get_engine, session_scope
-    from reclaim.edi.ingest import ingest_file, mark_signalled
-    from temporal_client import connect, deliver_signals
+    from reclaim.edi.ingest import ingest_file
+    from reclaim.edi.outbox import deliver_signals, mark_signalled
+    from temporal_client import connect
 
     engine = get_engine(settings.resolved_database_url)
     client = None

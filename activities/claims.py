@@ -39,9 +39,9 @@ from reclaim.db import session_scope
 from reclaim.denials.posting import auto_fix, post_remittance
 from reclaim.denials.store import current_table
 from reclaim.edi.ingest import IngestResult, ingest_file
+from reclaim.edi.outbox import COLLECT_SIGNALS, signal_ingested
 from reclaim.models import Claim
 from reclaim.scrub import service as scrubbing
-from temporal_client import COLLECT_SIGNALS, signal_ingested
 
 
 class ClaimActivities:

@@ -21,10 +21,17 @@ from contracts.names import signal_workflow_id
 from reclaim.clearinghouse import Clearinghouse
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.edi.ingest import SignalCursor, ingest_file
-from reclaim.edi.reconcile import stale_answers, unsignalled_files
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.outbox import (
+    COLLECT_SIGNALS,
+    SignalCursor,
+    deliver_signals,
+    signal_file,
+    signal_ingested,
+    stale_answers,
+    unsignalled_files,
+)
 from reclaim.models import ClearinghouseCursor, EdiFile, utcnow
-from temporal_client import COLLECT_SIGNALS, deliver_signals, signal_file, signal_ingested
 
 log = logging.getLogger(__name__)
 CURSOR = "clearinghouse"
@@ -184,7 +191,7 @@ class EdiActivities:
 
     async def resignal_stale(self) -> int:
         """Signal again the claims still waiting on an answer that was stored a while ago
-        (reclaim.edi.reconcile); the number of claims. A claim that has not moved after
+        (reclaim.edi.outbox); the number of claims. A claim that has not moved after
         RESIGNAL_TRIES repeats has something else wrong with it: it is reported once, then left
         to the people who watch the error log."""
         given_up = {c for c, n in self._resignalled.items() if n >= RESIGNAL_TRIES}

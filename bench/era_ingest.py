@@ -65,7 +65,6 @@ from sqlalchemy import Engine, insert
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-import temporal_client as temporal
 from activities.edi import EdiActivities
 from api.app import create_app
 from contracts.messages import ClaimInput
@@ -74,6 +73,8 @@ from reclaim.claims.service import patient_control_number
 from reclaim.clearinghouse import clearinghouse_from_setting
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
+from reclaim.edi import outbox
+from reclaim.edi.outbox import deliver_signals
 from reclaim.models import Claim, EdiFile, Submission
 from reclaim.sandbox_payer.adjudicate import adjudicate_claim
 from reclaim.sandbox_payer.config import PACKAGED_RULES
@@ -90,7 +91,7 @@ from reclaim.x12.models import (
 from reclaim.x12.read_835 import Stream835
 from reclaim.x12.reader import first_type
 from reclaim.x12.write_payer import write_835
-from temporal_client import connect, deliver_signals
+from temporal_client import connect
 from workflows.edi_signals import EdiSignalWorkflow
 
 IDLE_QUEUE = "era-bench-no-worker"
@@ -313,7 +314,7 @@ async def child_post(args: argparse.Namespace) -> dict[str, Any]:
         if warm.status_code != 202:
             raise SystemExit(f"POST /api/v1/edi answered {warm.status_code}: {warm.text[:500]}")
         clock = SignalClock()
-        temporal.deliver_signals = clock  # type: ignore[assignment]
+        outbox.deliver_signals = clock  # type: ignore[assignment]
         gc.collect()
         reset = reset_peak()
         before = rss_kib("VmRSS")
@@ -399,7 +400,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             _, token = create_user(session=session, username="era-bench", role="admin")
         env = await start_dev_server(settings)
         clock = SignalClock()
-        temporal.deliver_signals = clock  # type: ignore[assignment]
+        outbox.deliver_signals = clock  # type: ignore[assignment]
         # The delivery worker alone: the claim workflows' queue (IDLE_QUEUE) stays unpolled.
         edi = EdiActivities(engine=engine, settings=settings, client=env.client,
                             clearinghouse=clearinghouse_from_setting(

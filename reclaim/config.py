@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     clearinghouse_poll_seconds: float = Field(default=1.0, gt=0)
     # Threads the worker runs its database work on; unset: 1 on SQLite, 4 on PostgreSQL.
     worker_db_threads: int | None = Field(default=None, ge=1, le=256)
-    # The poller's sweep for payer answers stored but not acted on (reclaim.edi.reconcile).
+    # The poller's sweep for payer answers stored but not acted on (reclaim.edi.outbox).
     reconcile_grace: timedelta = timedelta(seconds=60)
     reconcile_every: timedelta = timedelta(seconds=30)
     # POST /api/v1/edi signals a file's claims before answering when it holds at most this many

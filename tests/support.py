@@ -22,7 +22,8 @@ from reclaim.claims.submissions import TradingPartners, build_submission
 from reclaim.clearinghouse import InboundFile, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.edi.ingest import ingest_file, mark_signalled
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.outbox import deliver_signals, mark_signalled
 from reclaim.models import Submission
 from reclaim.sandbox_payer.config import PayerConfig
 from reclaim.sandbox_payer.service import PayerService
@@ -35,7 +36,6 @@ from reclaim.x12.models import (
     ServicePayment,
 )
 from reclaim.x12.write_payer import write_835
-from temporal_client import deliver_signals
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "claim.json"
 

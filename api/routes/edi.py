@@ -11,11 +11,7 @@ from sqlmodel import col, select
 
 from api.deps import Biller, ClientDep, Reader, SessionDep, SettingsDep
 from api.limits import MAX_EDI_BYTES, MAX_ROW_ID, RowId
-from reclaim.edi.ingest import (
-    CLAIMS_PAGE,
-    list_unmatched,
-    remittance_view,
-)
+from reclaim.edi.views import CLAIMS_PAGE, list_unmatched, remittance_view
 from reclaim.models import EdiFile
 from temporal_client import receive_file
 

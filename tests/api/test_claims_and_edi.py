@@ -16,8 +16,9 @@ from sqlmodel import Session, col, func, select
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.claims.service import create_claim, patient_control_number
 from reclaim.db import session_scope
-from reclaim.edi import ingest
-from reclaim.edi.ingest import ingest_file, signal_page
+from reclaim.edi import outbox, payments
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.outbox import signal_page
 from reclaim.models import Claim, EdiFile, Remittance
 from reclaim.x12.models import (
     Adjustment,
@@ -251,8 +252,8 @@ def era_835(claims: list[ClaimPayment], *, number: int) -> str:
 async def test_an_835_is_stored_a_few_claims_at_a_time_and_shown_a_page_at_a_time(
     api: dict[str, httpx.AsyncClient], engine, monkeypatch  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setattr(ingest, "CLAIM_CHUNK", 3)
-    monkeypatch.setattr(ingest, "SIGNAL_PAGE", 4)
+    monkeypatch.setattr(payments, "CLAIM_CHUNK", 3)
+    monkeypatch.setattr(outbox, "SIGNAL_PAGE", 4)
     documents = [claim_doc() for _ in range(8)]
     with session_scope(engine) as session:
         stored = []

@@ -22,8 +22,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 import activities.edi
-import reclaim.edi.ingest
-import temporal_client
+import reclaim.edi.outbox
 from activities.edi import EdiActivities
 from api.app import create_app
 from contracts.messages import ClaimInput, EdiEvent, SignalFileRequest
@@ -33,7 +32,7 @@ from reclaim.claims.service import create_claim, patient_control_number
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.edi.ingest import ingest_file
-from reclaim.edi.reconcile import unsignalled_files
+from reclaim.edi.outbox import unsignalled_files
 from reclaim.models import EdiFile
 from tests.support import claim_doc, make_835, payment
 from workflows.edi_signals import EdiSignalWorkflow
@@ -270,7 +269,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
     pages only and dies marking the file, the last retry only marks it: each claim has its 835
     once. Sent again from the start, the first two would have it twice."""
     client = dev_env.client
-    monkeypatch.setattr(reclaim.edi.ingest, "SIGNAL_PAGE", 2)
+    monkeypatch.setattr(reclaim.edi.outbox, "SIGNAL_PAGE", 2)
     async with waiting_claims(client, engine, 5) as ids:
         with session_scope(engine) as session:
             stored = ingest_file(session=session, raw=era_for(ids), source="test",
@@ -293,7 +292,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
             return env, beats
 
         sent: list[int] = []
-        deliver = temporal_client.deliver_signals
+        deliver = reclaim.edi.outbox.deliver_signals
 
         async def dies_on_the_second_page(client: Client, signals: list[Any],
                                           **kwargs: Any) -> int:
@@ -304,7 +303,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
 
         first, beats = attempt(1, [])
         with monkeypatch.context() as patched:
-            patched.setattr(temporal_client, "deliver_signals", dies_on_the_second_page)
+            patched.setattr(reclaim.edi.outbox, "deliver_signals", dies_on_the_second_page)
             with pytest.raises(WorkerDied):
                 await first.run(activities.signal_stored_file, request)
         # The 835 has no 999/277CA answers: an empty page of them, then the remittances' first
@@ -319,7 +318,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
 
         second, beats = attempt(2, beats[-1])
         with monkeypatch.context() as patched:
-            patched.setattr(temporal_client, "mark_signalled", marking_fails)
+            patched.setattr(reclaim.edi.outbox, "mark_signalled", marking_fails)
             with pytest.raises(WorkerDied):
                 await second.run(activities.signal_stored_file, request)
         assert await counts() == [1, 1, 1, 1, 1]  # from the start, the first two: 2

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from reclaim.db import session_scope
-from reclaim.edi.ingest import UNMATCHED_WARNINGS
+from reclaim.edi.answers import UNMATCHED_WARNINGS
 from reclaim.models import Submission
 from reclaim.x12.models import ClaimStatus277, Envelope, Status277CA
 from reclaim.x12.read_999 import read_999

@@ -18,9 +18,9 @@ from reclaim.claims.schemas import ClaimDocument
 from reclaim.claims.service import create_claim
 from reclaim.config import Settings
 from reclaim.db import session_scope
-from reclaim.edi.ingest import ingest_file, signals_for_file
+from reclaim.edi.ingest import ingest_file
+from reclaim.edi.outbox import signal_ingested, signals_for_file
 from reclaim.models import ClearinghouseCursor, EdiFile
-from temporal_client import signal_ingested
 from tests.fuzz.conftest import SignalRecorder
 from tests.support import InProcessPayer, claim_doc
 

@@ -10,7 +10,7 @@ import pytest
 from activities.edi import EdiActivities
 from reclaim.db import session_scope
 from reclaim.edi.ingest import ingest_file
-from reclaim.edi.reconcile import stale_answers, unsignalled_files
+from reclaim.edi.outbox import stale_answers, unsignalled_files
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack
 

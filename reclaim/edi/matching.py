@@ -1,0 +1,65 @@
+"""Which claim a payer's answer or payment is for: the patient control number we sent (CLM01),
+or, when the payer mangled it, the member, the date of service and the procedures billed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from contracts.enums import AWAITING_REMITTANCE
+from reclaim.claims.service import parse_patient_control_number
+from reclaim.models import Claim
+from reclaim.x12.read_835 import ClaimRead
+
+LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
+
+# Built once: a statement built per call is also cache-keyed per call (b_*: the WHERE clause's).
+_CLAIMS = Claim.__table__  # type: ignore[attr-defined]
+_ATTEMPTS = sa_select(_CLAIMS.c.id, _CLAIMS.c.attempts).where(
+    _CLAIMS.c.id.in_(bindparam("b_ids", expanding=True)))
+
+
+def attempts_by_claim(session: Session, pcns: list[str]) -> dict[int, int]:
+    """Attempts of every claim the patient control numbers name, a few queries per file rather
+    than one per claim (an 835 can carry thousands)."""
+    ids = sorted({parsed[0] for pcn in pcns if (parsed := parse_patient_control_number(pcn))})
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start:start + LOOKUP_CHUNK]
+        found.update((claim_id, attempts) for claim_id, attempts in
+                     session.connection().execute(_ATTEMPTS, {"b_ids": chunk}))
+    return found
+
+
+def match_pcn(attempts: dict[int, int], pcn: str) -> tuple[int | None, int | None]:
+    parsed = parse_patient_control_number(pcn)
+    if parsed is None or parsed[0] not in attempts:
+        return None, None
+    claim_id, attempt = parsed
+    return claim_id, attempt or attempts[claim_id]
+
+
+def match_by_lines(session: Session, payment: ClaimRead) -> tuple[int | None, int | None]:
+    """Fallback when the payer mangled the patient control number: the member, the date of
+    service and the procedures billed, ignoring modifiers (payers drop them)."""
+    if not payment.member_id:
+        return None, None
+    service_date = payment.service_date
+    query = select(Claim).where(
+        Claim.member_id == payment.member_id, col(Claim.status).in_(AWAITING_REMITTANCE)
+    )
+    if service_date is not None:
+        query = query.where(Claim.service_date == service_date)
+    wanted = sorted(payment.procedures)
+    candidates = []
+    for claim in session.exec(query.limit(20)).all():
+        billed = sorted(line["procedure"] for line in claim.document.get("lines", []))
+        if not wanted or billed == wanted:
+            if Decimal(str(claim.total_charge)) == payment.charge or wanted:
+                candidates.append(claim)
+    if len(candidates) != 1:
+        return None, None
+    return candidates[0].id, candidates[0].attempts
