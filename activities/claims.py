@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -154,7 +155,7 @@ class ClaimActivities:
                 partners=self.partners,
             )
             ref = SubmissionRef(
-                submission_id=submission.id,  # type: ignore[arg-type]
+                submission_id=submission.id,
                 patient_control_number=submission.patient_control_number,
                 frequency_code=submission.frequency_code,
             )
@@ -212,8 +213,8 @@ class ClaimActivities:
             return balance > Decimal(self.settings.write_off_approval_above)
 
 
-def _claim(session: object, claim_id: int) -> Claim:
-    claim = session.get(Claim, claim_id)  # type: ignore[attr-defined]
+def _claim(session: Session, claim_id: int) -> Claim:
+    claim = session.get(Claim, claim_id)
     if claim is None:
         raise ApplicationError(f"claim {claim_id} not found", type="NotFound", non_retryable=True)
     return claim

@@ -51,7 +51,7 @@ class Claim(SQLModel, table=True):
               "recovered_amount", "total_charge", "paid_amount", "patient_responsibility",
               "payer_id", "service_date"),
         # The search box (`?q=`): a prefix of the last name, member id or payer's claim number,
-        # whatever its case, is a range over these (reclaim/claims/service.py `search_condition`).
+        # whatever its case, is a range over these (reclaim/claims/filter.py `search_condition`).
         *(Index(f"ix_claim_lower_{name}", func.lower(literal_column(name)))
           for name in SEARCHED_COLUMNS),
     )

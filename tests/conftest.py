@@ -80,6 +80,12 @@ def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def db(fresh_engine: Engine) -> Engine:
+    """The database of tests that read and write rows directly (an empty one per test)."""
+    return fresh_engine
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,

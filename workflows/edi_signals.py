@@ -27,7 +27,7 @@ class EdiSignalWorkflow:
     @workflow.run
     async def run(self, request: SignalFileRequest) -> SignalFileResult:
         # Should every attempt fail, the file stays unsignalled and the poller's outbox sweep
-        # (reclaim/edi/reconcile.py) sends it once this workflow has closed.
+        # (reclaim/edi/outbox.py) sends it once this workflow has closed.
         return await workflow.execute_activity(
             act.signal_stored_file,
             request,

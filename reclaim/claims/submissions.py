@@ -88,7 +88,7 @@ def build_submission(
             Claim837(
                 document=ClaimDocument.model_validate(submission.document),
                 patient_control_number=submission.patient_control_number,
-                frequency_code=submission.frequency_code,  # type: ignore[arg-type]
+                frequency_code=submission.frequency_code,
                 payer_claim_control_number=submission.original_reference,
             )
         ],

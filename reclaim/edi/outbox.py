@@ -146,7 +146,7 @@ def response_signal(file_id: int, position: int, kind: str, claim_id: int | None
     """The 999 or 277CA event of one matched PayerResponse row (RESPONSE_SIGNAL_COLUMNS)."""
     assert claim_id is not None
     return ClaimSignal(claim_id, EdiEvent(
-        file_id=file_id, position=position, kind=kind,  # type: ignore[arg-type]
+        file_id=file_id, position=position, kind=kind,
         attempt=attempt or 0, accepted=accepted, code=code, message=message,
         payer_claim_control_number=control_number,
     ))

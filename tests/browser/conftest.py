@@ -20,7 +20,7 @@ from api.app import create_app
 from reclaim.auth import hash_password
 from reclaim.config import Settings
 from reclaim.models import User
-from tests.kpi.factories import seed
+from tests.factories import seed
 from tests.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
 from tests.ports import free_port
 

@@ -15,7 +15,7 @@ from api.pages import files_context, work_rows
 from reclaim.claims.filter import ClaimFilter, search_claims
 from reclaim.kpi.dashboard import dashboard
 from reclaim.models import User
-from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
+from tests.factories import add_claim, add_denial, add_item, add_remittance
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 TODAY = NOW.date()

@@ -30,7 +30,7 @@ from reclaim.kpi.dashboard import (
     work_by_queue,
 )
 from reclaim.kpi.views import Kpis, Ratio
-from tests.kpi.factories import add_claim, add_denial, add_item, add_remittance
+from tests.factories import add_claim, add_denial, add_item, add_remittance
 
 
 def dt(*parts: int) -> datetime:

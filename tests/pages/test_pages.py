@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from reclaim.denials.store import RoutingVersion, current_table, current_toml
 from reclaim.models import AuditEntry, Claim, WorkItem
-from tests.kpi.factories import (
+from tests.factories import (
     add_claim,
     add_denial,
     add_item,

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from reclaim.denials.facts import refresh_denial_facts
 from reclaim.models import Claim
-from tests.kpi.factories import add_claim, add_denial, add_remittance
+from tests.factories import add_claim, add_denial, add_remittance
 
 FIRST = datetime(2026, 2, 1, 9, tzinfo=UTC)
 

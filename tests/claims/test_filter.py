@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from reclaim.claims.filter import ClaimFilter, search_claims
-from tests.kpi.factories import add_claim
+from tests.factories import add_claim
 
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
 
