@@ -19,6 +19,13 @@ QUEUE_ROLE = {"coder": "coder", "front_desk": "front_desk", "appeal": "biller",
               "manager": "manager"}
 
 
+def may_work(user: User, queue: str) -> bool:
+    """Who works a queue: its role, managers and admins; coders also write appeals."""
+    return user.role in ("admin", "manager") or QUEUE_ROLE.get(queue) == user.role or (
+        queue == "appeal" and user.role == "coder"
+    )
+
+
 def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
     existing = session.exec(select(WorkItem).where(WorkItem.key == spec.key)).first()
     if existing is not None:
