@@ -19,7 +19,7 @@ from api.pages.render import (
     login_redirect,
 )
 
-# In the order the routes were always matched.
+# FastAPI matches routes in the order they were included.
 AREAS = (auth, dashboard, work, claims, correction, printouts, mail, files, admin)
 
 
