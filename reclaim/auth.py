@@ -9,6 +9,7 @@ from typing import Literal
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import BaseModel, EmailStr, Field
 from sqlmodel import Session, col, select
 
 from reclaim.models import User
@@ -22,6 +23,13 @@ _hasher = PasswordHash((Argon2Hasher(),))
 
 class UserError(ValueError):
     pass
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    email: EmailStr | None = None
 
 
 def hash_password(password: str) -> str:

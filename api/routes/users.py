@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel
 
 from api.deps import Admin, Manager, SessionDep
 from api.limits import OptionalRowId
 from reclaim import audit
-from reclaim.auth import Role, UserError, create_user
+from reclaim.auth import NewUser, UserError, create_user
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
-
-
-class NewUser(BaseModel):
-    username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=200)
-    role: Role
-    email: EmailStr | None = None
 
 
 class UserCreated(BaseModel):

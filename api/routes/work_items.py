@@ -5,40 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
+from api import work_actions
 from api.deps import ClientDep, Reader, SessionDep
 from api.limits import OptionalRowId, RowId
-from contracts.messages import CompleteRequest, WorkItemResult
-from contracts.names import COMPLETE_UPDATE
+from api.work_actions import CompleteBody
 from reclaim import audit
 from reclaim.claims.views import work_item_view
 from reclaim.models import User, WorkItem
-from reclaim.work.items import QUEUE_ROLE, assign, list_work_items
+from reclaim.work.items import assign, list_work_items, may_work
 
 router = APIRouter(prefix="/api/v1", tags=["work items"])
 
 
-class CompleteBody(BaseModel):
-    action: str
-    note: str | None = None
-    corrections: dict[str, Any] | None = None
-    payer_id: str | None = None
-
-
 class AssignBody(BaseModel):
     username: str | None = None
-
-
-def may_work(user: User, queue: str) -> bool:
-    return user.role in ("admin", "manager") or QUEUE_ROLE.get(queue) == user.role or (
-        queue == "appeal" and user.role == "coder"
-    )
 
 
 @router.get("/work-items")
@@ -92,45 +75,8 @@ def reassign_work_item(item_id: RowId, body: AssignBody, session: SessionDep,
 async def complete_work_item(
     item_id: RowId, body: CompleteBody, request: Request, client: ClientDep, user: Reader
 ) -> dict[str, Any]:
-    engine = request.app.state.engine
-
-    def load() -> WorkItem | None:
-        with Session(engine, expire_on_commit=False) as session:
-            return session.get(WorkItem, item_id)
-
-    item = await run_in_threadpool(load)
-    if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"work item {item_id} not found")
-    if not may_work(user, item.queue):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail=f"your role ({user.role}) cannot complete {item.queue} items")
-    if item.status != "open" or item.workflow_id is None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail={"error": f"work item {item_id} is {item.status}",
-                                    "reasons": []})
-    handle = client.get_workflow_handle(item.workflow_id)
-    try:
-        result: WorkItemResult = await handle.execute_update(
-            COMPLETE_UPDATE,
-            CompleteRequest(**body.model_dump(), user=user.username, role=user.role),
-            result_type=WorkItemResult,
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        reasons: list[Any] = []
-        message = str(cause) if cause else str(exc)
-        if isinstance(cause, ApplicationError):
-            message = cause.message
-            reasons = list(cause.details[0]) if cause.details else []
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail={"error": message, "reasons": reasons}) from exc
-    except RPCError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail={"error": f"work item is no longer open: {exc.message}",
-                                    "reasons": []}) from exc
-    await run_in_threadpool(audit.record_engine, engine, user=user.username,
-                            action=f"complete_{body.action}", claim_id=item.claim_id)
-    return {"work_item_id": item_id, "action": result.action, "status": "done"}
+    return await work_actions.complete_work_item(item_id, body, engine=request.app.state.engine,
+                                                 client=client, user=user)
 
 
 def _open_item(session: Session, item_id: int) -> WorkItem:

@@ -18,8 +18,15 @@ from reclaim.models import Claim, Denial, Remittance, User, WorkItem, utcnow
 from reclaim.work.notices import render_appeal_letter, render_email
 
 # The role that works each queue.
-QUEUE_ROLE: dict[Queue, str] = {Queue.coder: "coder", Queue.front_desk: "front_desk",
-                                Queue.appeal: "biller", Queue.manager: "manager"}
+QUEUE_ROLE: dict[str, str] = {Queue.coder: "coder", Queue.front_desk: "front_desk",
+                              Queue.appeal: "biller", Queue.manager: "manager"}
+
+
+def may_work(user: User, queue: str) -> bool:
+    """Who works a queue: its role, managers and admins; coders also write appeals."""
+    return user.role in ("admin", "manager") or QUEUE_ROLE.get(queue) == user.role or (
+        queue == "appeal" and user.role == "coder"
+    )
 
 
 def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
-from api.pages import files_context, work_rows
+from api.pages.files import files_context
+from api.pages.work import work_rows
 from reclaim.claims.filter import ClaimFilter, search_claims
 from reclaim.kpi.dashboard import dashboard
 from reclaim.models import User
