@@ -8,7 +8,8 @@ after an SVC) do not change the claim's own status.
 from __future__ import annotations
 
 from reclaim.x12.models import ClaimStatus277, Status277CA
-from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type
+from reclaim.x12.reader import Transaction, X12Reader, expect_type
+from reclaim.x12.segment import Segment
 
 # STC01-1 claim status categories (X214 / code source 507).
 ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})

@@ -24,7 +24,8 @@ from reclaim.x12.models import (
     ProviderAdjustment,
     Remittance835,
 )
-from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type, parse_date
+from reclaim.x12.reader import Transaction, X12Reader, expect_type
+from reclaim.x12.segment import Segment, parse_date
 
 # MIA05 and MIA20-23 carry remark codes (X221A1 2100 MIA); MOA03-07 likewise.
 _MIA_REMARKS = (5, 20, 21, 22, 23)

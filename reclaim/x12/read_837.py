@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import date
 
 from reclaim.x12.models import Received837, ReceivedClaim837, ReceivedLine837
-from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type
+from reclaim.x12.reader import Transaction, X12Reader, expect_type
+from reclaim.x12.segment import Segment
 
 # HI qualifiers that carry diagnoses (ICD-10 ABK/ABF/ABJ/APR/ABN and their ICD-9 forms).
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"})

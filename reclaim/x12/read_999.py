@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reclaim.x12.models import Ack999, AckError, AckTransaction
-from reclaim.x12.reader import Segment, Transaction, X12Reader, expect_type, is_digits
+from reclaim.x12.reader import Transaction, X12Reader, expect_type
+from reclaim.x12.segment import Segment, is_digits
 
 _TRANSACTION_STATUSES = frozenset("AERMWX")
 _GROUP_STATUSES = frozenset("AEPRMWX")
