@@ -33,7 +33,6 @@ from contracts.messages import (
 from reclaim import metrics, payers
 from reclaim.claims.service import CorrectionError, record_event
 from reclaim.claims.service import apply_correction as apply_claim_correction
-from reclaim.claims.submissions import TradingPartners, build_submission, mark_sent
 from reclaim.clearinghouse import Clearinghouse, ClearinghouseError, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
@@ -41,6 +40,7 @@ from reclaim.denials.posting import auto_fix, post_remittance
 from reclaim.denials.store import current_table
 from reclaim.edi.ingest import IngestResult, ingest_file
 from reclaim.edi.outbox import COLLECT_SIGNALS, signal_ingested
+from reclaim.edi.submissions import TradingPartners, build_submission, mark_sent
 from reclaim.models import Claim
 from reclaim.scrub import service as scrubbing
 

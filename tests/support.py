@@ -18,12 +18,12 @@ from temporalio.client import Client
 
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.claims.service import create_claim
-from reclaim.claims.submissions import TradingPartners, build_submission
 from reclaim.clearinghouse import InboundFile, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.edi.ingest import ingest_file
 from reclaim.edi.outbox import deliver_signals, mark_signalled
+from reclaim.edi.submissions import TradingPartners, build_submission
 from reclaim.models import Submission
 from reclaim.sandbox_payer.config import PayerConfig
 from reclaim.sandbox_payer.service import PayerService

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
-from reclaim.claims import submissions
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.claims.service import create_claim
-from reclaim.claims.submissions import TradingPartners, build_submission, get_submission
 from reclaim.config import Settings
 from reclaim.db import session_scope
+from reclaim.edi import submissions
+from reclaim.edi.submissions import TradingPartners, build_submission, get_submission
 from reclaim.models import Claim, Submission
 from reclaim.x12.reader import X12Reader, first_envelope
 from reclaim.x12.validate import validate_x12
