@@ -48,7 +48,7 @@ lint: install
 	$(BIN)/ruff check contracts reclaim workflows activities api worker.py cli.py temporal_client.py tests bench
 
 typecheck: install
-	$(BIN)/mypy contracts reclaim workflows activities api worker.py cli.py temporal_client.py
+	$(BIN)/mypy --strict contracts reclaim workflows activities api worker.py cli.py temporal_client.py
 
 clean:
 	rm -rf var .pytest_cache

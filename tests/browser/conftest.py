@@ -21,7 +21,7 @@ from reclaim.auth import hash_password
 from reclaim.config import Settings
 from reclaim.models import User
 from tests.factories import seed
-from tests.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
+from tests.api.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
 from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

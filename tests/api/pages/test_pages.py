@@ -20,7 +20,7 @@ from tests.factories import (
     add_remittance,
     seed,
 )
-from tests.pages.conftest import PASSWORD, QueryCounter, csrf_in_page, csrf_of, login
+from tests.api.pages.conftest import PASSWORD, QueryCounter, csrf_in_page, csrf_of, login
 
 NOW = datetime.now(UTC)
 

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.deps import current_user
-from tests.pages.conftest import ROLE_USERS
+from tests.api.pages.conftest import ROLE_USERS
 
 # /metrics is for a Prometheus scraper: no login, its own RECLAIM_METRICS_TOKEN when set.
 PUBLIC = {("GET", "/healthz"), ("GET", "/metrics")}
