@@ -20,8 +20,8 @@ from api.app import create_app
 from reclaim.auth import hash_password
 from reclaim.config import Settings
 from reclaim.models import User
-from tests.factories import seed
 from tests.api.pages.conftest import PASSWORD, ROLE_USERS, FakeClient
+from tests.factories import seed
 from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from reclaim.db import session_scope
 from reclaim.models import AuditEntry, EdiFile, Remittance, Submission
-from tests.api.test_edi_999_partner import sandbox_999
 from tests.api.pages.conftest import csrf_in_page
+from tests.api.test_edi_999_partner import sandbox_999
 from tests.support import sent_submission
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from reclaim.denials.store import RoutingVersion, current_table, current_toml
 from reclaim.models import AuditEntry, Claim, WorkItem
+from tests.api.pages.conftest import PASSWORD, QueryCounter, csrf_in_page, csrf_of, login
 from tests.factories import (
     add_claim,
     add_denial,
@@ -20,7 +21,6 @@ from tests.factories import (
     add_remittance,
     seed,
 )
-from tests.api.pages.conftest import PASSWORD, QueryCounter, csrf_in_page, csrf_of, login
 
 NOW = datetime.now(UTC)
 
