@@ -120,8 +120,8 @@ def markdown() -> str:
     for name, permission in PERMISSIONS.items():
         routes = sorted((path, method) for (method, path), p in ROUTES.items() if p == name)
         cells = ["✓" if permission.allows(role) else "—" for role in ROLES]
-        lines.append(f"| {name}: {permission.what} | "
-                     + ", ".join(f"`{m} {r}`" for r, m in routes) + " | " + " | ".join(cells) + " |")
+        listed = ", ".join(f"`{m} {r}`" for r, m in routes)
+        lines.append(f"| {name}: {permission.what} | {listed} | " + " | ".join(cells) + " |")
     lines += ["", "| work queue | worked by |", "|---|---|"]
     for queue, role in QUEUE_ROLE.items():
         lines.append(f"| `{getattr(queue, 'value', queue)}` | {role}, managers, admins |")

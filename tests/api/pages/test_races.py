@@ -52,7 +52,7 @@ def test_post_users_race_is_a_409_naming_the_field(app: FastAPI, page_db: Engine
     assert len(_users_named(page_db, "twin")) == 1
 
 
-def test_admin_users_page_race_is_a_409(app: FastAPI, page_db: Engine, as_role: Any,
+def test_admin_users_page_race_is_a_409(page_db: Engine, as_role: Any,
                                         racing_user: Any) -> None:
     admin = as_role("admin")
     csrf = csrf_of(admin)
@@ -60,7 +60,8 @@ def test_admin_users_page_race_is_a_409(app: FastAPI, page_db: Engine, as_role: 
     response = admin.post("/admin/users", data={
         "csrf_token": csrf, "username": "twin2", "password": "long-enough-1", "role": "coder"})
     assert response.status_code == 409, response.text[-2000:]
-    assert "username" in response.text and "already exists" in response.text
+    assert "username" in response.text
+    assert "already exists" in response.text
     assert len(_users_named(page_db, "twin2")) == 1
 
 
