@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.policy import roles_for
 from reclaim.auth import read_session_cookie, user_for_token
 from reclaim.config import Settings
 from reclaim.models import User
@@ -105,8 +106,15 @@ def require(*roles: str) -> Callable[[User], User]:
     return check
 
 
-ANY_ROLE = ("coder", "front_desk", "biller", "manager")
-Reader = Annotated[User, Depends(require(*ANY_ROLE))]
-Biller = Annotated[User, Depends(require("biller", "manager", "coder"))]
-Manager = Annotated[User, Depends(require("manager"))]
-Admin = Annotated[User, Depends(require())]
+def allow(permission: str) -> Callable[[User], User]:
+    """The roles of a permission of api.policy (the route x role table) may pass."""
+    return require(*roles_for(permission))
+
+
+ANY_ROLE = roles_for("signed_in")
+Reader = Annotated[User, Depends(allow("signed_in"))]
+Biller = Annotated[User, Depends(allow("claims"))]
+PayerFiles = Annotated[User, Depends(allow("payer_files"))]
+Dashboard = Annotated[User, Depends(allow("dashboard"))]
+Manager = Annotated[User, Depends(allow("manage"))]
+Admin = Annotated[User, Depends(allow("users"))]

@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pydantic import BaseModel, EmailStr, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from reclaim.models import User
@@ -23,6 +24,13 @@ _hasher = PasswordHash((Argon2Hasher(),))
 
 class UserError(ValueError):
     pass
+
+
+class UsernameTaken(UserError):
+    """The username exists (found by the check, or inserted by someone else at the same
+    moment: the unique constraint refused ours)."""
+
+    field = "username"
 
 
 class NewUser(BaseModel):
@@ -68,7 +76,7 @@ def create_user(
     if not username or len(username) > 80:
         raise UserError("username must be 1 to 80 characters")
     if session.exec(select(User).where(User.username == username)).first() is not None:
-        raise UserError(f"user {username!r} already exists")
+        raise UsernameTaken(f"username: user {username!r} already exists")
     token = api_token or new_token()
     user = User(
         username=username,
@@ -77,8 +85,11 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         api_token_hash=token_digest(token),
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: the race rolls back our row, not the caller's
+            session.add(user)
+    except IntegrityError as exc:
+        raise UsernameTaken(f"username: user {username!r} already exists") from exc
     return user, token
 
 

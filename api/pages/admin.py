@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from api.deps import SessionDep
 from api.pages.render import PageAdmin, PageManager, checked_form, render
 from reclaim import audit
-from reclaim.auth import ROLES, NewUser, UserError, create_user
+from reclaim.auth import ROLES, NewUser, UserError, UsernameTaken, create_user
 from reclaim.denials import store as routing_store
 from reclaim.denials.routing import AUTO_FIX_KINDS, CONTEXT_FLAGS, ROUTES, RoutingTableError
 from reclaim.models import User
@@ -130,6 +130,8 @@ async def users_add(request: Request, session: SessionDep, admin: PageAdmin) -> 
         error = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                           for e in exc.errors())
         return _users_error(request, session, values, error)
+    except UsernameTaken as exc:  # found by the check, or created at the same moment
+        return _users_error(request, session, values, str(exc), status_code=409)
     except UserError as exc:
         return _users_error(request, session, values, str(exc))
     audit.record(session=session, user=admin.username, action="create_user",
@@ -141,7 +143,7 @@ async def users_add(request: Request, session: SessionDep, admin: PageAdmin) -> 
 
 
 def _users_error(request: Request, session: Session, values: dict[str, str],
-                 error: str) -> HTMLResponse:
+                 error: str, *, status_code: int = 422) -> HTMLResponse:
     context = users_context(session)
     context.update(error=error, values=values)
-    return render(request, "pages/users.html", context, status_code=422)
+    return render(request, "pages/users.html", context, status_code=status_code)

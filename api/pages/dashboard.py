@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from api.deps import SessionDep
 from api.pages.claims import filter_from_query, payers, today_now
 from api.pages.files import UNPOSTED_TOTAL
-from api.pages.render import PageManager, PageUser, is_manager, money, pct, render
+from api.pages.render import PageDashboard, PageUser, money, pct, render
 from api.pages.work import item_row
+from api.policy import PERMISSIONS
 from reclaim.claims.filter import WORK_AGE_BUCKETS, ClaimFilter, claim_conditions
 from reclaim.kpi import dashboard as kpi
 from reclaim.kpi.views import ParetoRow, TrendPoint
@@ -103,13 +104,13 @@ def dashboard_context(session: Session, f: ClaimFilter) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
-    if not is_manager(user):
+    if not PERMISSIONS["dashboard"].allows(user.role):
         return RedirectResponse("/work", status_code=status.HTTP_303_SEE_OTHER)
     f = filter_from_query(request)
     return render(request, "pages/dashboard.html", dashboard_context(session, f))
 
 
 @router.get("/partials/dashboard", response_class=HTMLResponse)
-def dashboard_partial(request: Request, session: SessionDep, _user: PageManager) -> HTMLResponse:
+def dashboard_partial(request: Request, session: SessionDep, _user: PageDashboard) -> HTMLResponse:
     f = filter_from_query(request)
     return render(request, "pages/_dashboard_body.html", dashboard_context(session, f))

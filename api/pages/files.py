@@ -15,14 +15,14 @@ from starlette.datastructures import UploadFile
 
 from api.deps import SessionDep, get_client
 from api.limits import OptionalRowId
-from api.pages.render import FILE_ROLES, checked_form, page_role, render
+from api.pages.render import checked_form, page_allow, render
 from reclaim import audit
 from reclaim.models import EdiFile, Remittance, User
 from temporal_client import receive_file
 
 router = APIRouter(include_in_schema=False)
 
-PageFiles = Annotated[User, Depends(page_role(*FILE_ROLES))]
+PageFiles = Annotated[User, Depends(page_allow("payer_files"))]
 FILES_SHOWN = 100
 _EDI = EdiFile.__table__.c  # type: ignore[attr-defined]
 _REMITTANCES = Remittance.__table__.c  # type: ignore[attr-defined]

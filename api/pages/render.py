@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import current_user_or_none
+from api.policy import roles_for
 from reclaim.codes import cpt, hcpcs, modifiers, pos
 from reclaim.codes.carc import describe_carc, describe_rarc, plain_denial
 from reclaim.config import Settings
@@ -39,8 +40,8 @@ CSRF_FIELD = "csrf_token"
 WORK_POLL_SECONDS = 5
 CLAIM_POLL_SECONDS = 5
 DASHBOARD_POLL_SECONDS = 10
-# Who may read and upload payer files, as POST /api/v1/edi (and admins).
-FILE_ROLES = ("biller", "manager", "coder")
+# Who may read and upload payer files, as /api/v1/edi (and admins).
+FILE_ROLES = roles_for("payer_files")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -185,12 +186,18 @@ def page_role(*roles: str) -> Callable[[User], User]:
 
 
 PageUser = Annotated[User, Depends(page_user)]
-PageManager = Annotated[User, Depends(page_role("manager"))]
-PageAdmin = Annotated[User, Depends(page_role())]
+def page_allow(permission: str) -> Callable[[User], User]:
+    """The roles of a permission of api.policy (the route x role table) may open the page."""
+    return page_role(*roles_for(permission))
+
+
+PageManager = Annotated[User, Depends(page_allow("manage"))]
+PageDashboard = Annotated[User, Depends(page_allow("dashboard"))]
+PageAdmin = Annotated[User, Depends(page_allow("users"))]
 
 
 def is_manager(user: User) -> bool:
-    return user.role in ("manager", "admin")
+    return user.role in ("admin", *roles_for("manage"))
 
 
 async def checked_form(request: Request) -> FormData:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from api.deps import Biller, ClientDep, Reader, SessionDep, SettingsDep
+from api.deps import ClientDep, PayerFiles, SessionDep, SettingsDep
 from api.limits import MAX_EDI_BYTES, MAX_ROW_ID, RowId
 from reclaim.edi.views import CLAIMS_PAGE, list_unmatched, remittance_view
 from reclaim.models import EdiFile
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["edi"])
     },
 )
 async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
-                   _user: Biller) -> JSONResponse:
+                   _user: PayerFiles) -> JSONResponse:
     raw = await _read_limited(request)
     if not raw.strip():
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
@@ -76,7 +76,7 @@ async def _read_limited(request: Request) -> bytes:
 
 
 @router.get("/edi")
-def list_edi(session: SessionDep, _user: Reader,
+def list_edi(session: SessionDep, _user: PayerFiles,
              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     files = session.exec(select(EdiFile).order_by(col(EdiFile.id).desc()).limit(limit))
     unmatched = list_unmatched(session=session)
@@ -97,7 +97,7 @@ def list_edi(session: SessionDep, _user: Reader,
 
 
 @router.get("/edi/{file_id}")
-def get_edi(file_id: RowId, session: SessionDep, _user: Reader, raw: bool = False,
+def get_edi(file_id: RowId, session: SessionDep, _user: PayerFiles, raw: bool = False,
             offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
             limit: Annotated[int, Query(ge=1, le=1000)] = CLAIMS_PAGE) -> dict[str, Any]:
     """The file as read. An 835's claims are paged (`offset`, `limit`, by position in the

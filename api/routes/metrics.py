@@ -5,23 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import SessionDep, require
+from api.deps import Dashboard, SessionDep
 from reclaim.claims.filter import ClaimFilter
 from reclaim.kpi.dashboard import compute_kpis
 from reclaim.kpi.views import Kpis
-from reclaim.models import User, utcnow
+from reclaim.models import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
-
-MetricsReader = Annotated[User, Depends(require("manager", "biller"))]
-
 
 @router.get("/metrics", response_model=Kpis)
 def get_metrics(
     session: SessionDep,
-    _user: MetricsReader,
+    _user: Dashboard,
     payer: Annotated[str | None, Query(max_length=80)] = None,
     date_from: Annotated[date | None, Query(alias="from",
                                             description="first service date (inclusive)")] = None,

@@ -118,5 +118,5 @@ def test_the_role_table_matches_the_rules(app: FastAPI) -> None:
     table = {(m, p): allowed_roles(r) for m, p, r in api_routes(app)
              if (m, p) not in PUBLIC}
     assert table[("POST", "/api/v1/users")] == ()  # admins only
-    assert set(table[("GET", "/api/v1/metrics")] or ()) == {"manager", "biller"}
+    assert set(table[("GET", "/api/v1/metrics")] or ()) == {"manager"}  # the dashboard's
     assert "coder" not in (table[("GET", "/api/v1/audit")] or ())

@@ -503,7 +503,7 @@ def test_admin_adds_a_user_who_can_sign_in(app: FastAPI, as_role: Any) -> None:
     duplicate = admin.post("/admin/users", data={
         "csrf_token": csrf_of(admin), "username": "newbie", "password": "long-enough-1",
         "role": "coder"})
-    assert duplicate.status_code == 422
+    assert duplicate.status_code == 409
     assert "already exists" in duplicate.text
     short = admin.post("/admin/users", data={
         "csrf_token": csrf_of(admin), "username": "x", "password": "short", "role": "coder"})
