@@ -20,9 +20,7 @@ from api.app import create_app
 from api.deps import SESSION_COOKIE
 from reclaim.auth import token_digest
 from reclaim.config import Settings
-from reclaim.models import AuditEntry, User, UserSession, utcnow
-from reclaim.sessions import set_active, set_password
-from reclaim.throttle import LoginThrottle
+from reclaim.models import AuditEntry, User, utcnow
 from tests.api.pages.conftest import PASSWORD, csrf_of, login
 
 OWN = "http://testserver"
@@ -33,10 +31,6 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 def signed_in(client: TestClient) -> bool:
     return client.get("/work").status_code == 200
 
-
-def _user(engine: Engine, name: str) -> User:
-    with Session(engine) as s:
-        return s.exec(select(User).where(User.username == name)).one()
 
 
 # ---------------------------------------------------------------- sessions
@@ -53,6 +47,8 @@ def test_logout_ends_the_session_server_side(app: FastAPI, anon: TestClient) -> 
 
 def test_the_cookie_is_a_random_id_whose_digest_is_stored(page_db: Engine,
                                                           anon: TestClient) -> None:
+    from reclaim.models import UserSession
+
     login(anon, "cora")
     value = anon.cookies[SESSION_COOKIE]
     with Session(page_db) as s:
@@ -63,6 +59,8 @@ def test_the_cookie_is_a_random_id_whose_digest_is_stored(page_db: Engine,
 @pytest.mark.parametrize("change", ["password", "disable"])
 def test_a_password_change_or_disabling_ends_every_session(page_db: Engine, app: FastAPI,
                                                            change: str) -> None:
+    from reclaim.sessions import set_active, set_password
+
     with TestClient(app, follow_redirects=False) as client:
         login(client, "cora")
         assert signed_in(client)
@@ -78,16 +76,20 @@ def test_a_password_change_or_disabling_ends_every_session(page_db: Engine, app:
 
 
 def test_set_password_applies_the_policy(page_db: Engine) -> None:
+    from reclaim.sessions import set_password
+
     with Session(page_db) as s:
         user = s.exec(select(User).where(User.username == "cora")).one()
         with pytest.raises(ValueError, match="password"):
             set_password(session=s, user=user, password="password1234")
 
 
-@pytest.mark.parametrize("column, age", [("last_seen_at", timedelta(minutes=61)),
+@pytest.mark.parametrize(("column", "age"), [("last_seen_at", timedelta(minutes=61)),
                                          ("created_at", timedelta(hours=13))])
 def test_idle_and_absolute_timeouts(page_db: Engine, anon: TestClient, column: str,
                                     age: timedelta) -> None:
+    from reclaim.models import UserSession
+
     login(anon, "cora")
     assert signed_in(anon)
     with Session(page_db) as s:
@@ -125,8 +127,8 @@ def test_many_wrong_passwords_then_the_right_one_is_throttled(page_db: Engine,
 def test_one_address_guessing_many_usernames_is_throttled(page_db: Engine,
                                                           tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=page_db.url.render_as_string(False),
-                        secret_key="test-secret", payload_key="test-payload-key", smtp_host="127.0.0.1",
-                        login_address_failures=3)
+                        secret_key="test-secret", payload_key="test-payload-key",
+                        smtp_host="127.0.0.1", login_address_failures=3)
     with TestClient(create_app(settings), follow_redirects=False) as client:
         for name in ("a1", "a2", "a3", "a4"):
             client.post("/login", data={"username": name, "password": "nope"})
@@ -135,6 +137,8 @@ def test_one_address_guessing_many_usernames_is_throttled(page_db: Engine,
 
 
 def test_the_back_off_doubles() -> None:
+    from reclaim.throttle import LoginThrottle
+
     throttle = LoginThrottle(user_failures=2, address_failures=100)
     waits = []
     for _ in range(5):
@@ -170,7 +174,8 @@ def test_the_admin_page_refuses_a_weak_password_with_feedback(as_role: Any) -> N
         "csrf_token": csrf_of(admin), "username": "weakling", "password": "password1234",
         "role": "coder"})
     assert response.status_code == 422
-    assert "password" in response.text and "guess" in response.text
+    assert "password" in response.text
+    assert "guess" in response.text
 
 
 def test_cli_users_add_refuses_a_weak_password(tmp_path: Path,
@@ -201,7 +206,8 @@ def unsafe_api_routes(app: FastAPI) -> list[tuple[str, str]]:
 def test_every_unsafe_api_route_refuses_a_foreign_origin_with_a_cookie(
         app: FastAPI, as_role: Any) -> None:
     routes = unsafe_api_routes(app)
-    assert ("POST", "/api/v1/edi") in routes and len(routes) >= 5
+    assert ("POST", "/api/v1/edi") in routes
+    assert len(routes) >= 5
     admin = as_role("admin")
     csrf = csrf_of(admin)
     for method, path in routes:
