@@ -411,11 +411,17 @@ def users_add(
                                                  confirmation_prompt=True)] = None,
 ) -> None:
     """Add a user; prints its API token once."""
-    from reclaim.auth import UserError, create_user
+    from reclaim.auth import UserError, check_password, create_user
     from reclaim.db import get_engine, session_scope
     from reclaim.db import migrate as run_migrations
 
     settings = _settings()
+    try:
+        if password:  # from the prompt or --password: the policy applies (demo users do not)
+            check_password(password, user_inputs=(username, email or ""))
+    except UserError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from exc
     run_migrations(settings.resolved_database_url)
     try:
         with session_scope(get_engine(settings.resolved_database_url)) as session:

@@ -18,6 +18,7 @@ from api.routes import claims, edi, metrics, prometheus, users, work_items
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
 from reclaim.db import get_engine
+from reclaim.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.client = client
+    app.state.login_throttle = LoginThrottle(
+        user_failures=settings.login_user_failures,
+        address_failures=settings.login_address_failures,
+        window=settings.login_failure_window, backoff_max=settings.login_backoff_max)
     errors.install(app)
     # Inside the size limits: the NUL check reads JSON bodies they have already capped.
     app.add_middleware(RejectNulBytes)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -11,12 +13,15 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.policy import roles_for
-from reclaim.auth import read_session_cookie, user_for_token
+from reclaim.auth import user_for_token
 from reclaim.config import Settings
 from reclaim.models import User
+from reclaim.sessions import resolve_session
 from temporal_client import connect
 
 SESSION_COOKIE = "reclaim_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -68,14 +73,47 @@ def current_user_or_none(request: Request) -> User | None:
             user = user_for_token(session=session, token=header[7:].strip())
         else:
             cookie = request.cookies.get(SESSION_COOKIE)
-            data = read_session_cookie(secret=settings.secret_key, value=cookie) if cookie else None
-            if data is not None:
-                candidate = session.get(User, data.get("uid"))
-                if candidate is not None and candidate.active:
-                    user = candidate
-                    request.state.csrf = data.get("csrf")
+            found = resolve_session(
+                session=session, value=cookie,
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                max_age=timedelta(hours=settings.session_max_hours)) if cookie else None
+            session.commit()  # last_seen_at, or the timed-out row deleted
+            if found is not None:
+                user = found.user
+                request.state.csrf = found.csrf
+                check_api_csrf(request, found.csrf)
     request.state.user = user
     return user
+
+
+def _same_origin(request: Request, settings: Settings) -> bool:
+    """The Origin (or, without one, the Referer) is this server's own (or RECLAIM_PUBLIC_URL's)."""
+    own = {f"{request.url.scheme}://{request.url.netloc}"}
+    if settings.public_url:
+        own.add(settings.public_url.rstrip("/"))
+    origin = request.headers.get("origin")
+    if origin:
+        return origin.rstrip("/") in own
+    referer = request.headers.get("referer")
+    if referer:
+        return any(referer == o or referer.startswith(o + "/") for o in own)
+    return False  # a cookie caller that names neither is refused
+
+
+def check_api_csrf(request: Request, expected: str) -> None:
+    """Cookie-signed unsafe requests on /api/v1 need the session's CSRF token in X-CSRF-Token
+    and a same-origin Origin or Referer; bearer-token callers carry no ambient credential."""
+    if request.method not in UNSAFE_METHODS or not request.url.path.startswith("/api/v1"):
+        return
+    settings: Settings = request.app.state.settings
+    if not _same_origin(request, settings):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="cross-origin request refused: Origin or Referer must be "
+                                   "this server's (or sign the call with a bearer token)")
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given or not secrets.compare_digest(given, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="missing or wrong CSRF token in the X-CSRF-Token header")
 
 
 def current_user(request: Request) -> User:

@@ -1,4 +1,5 @@
-"""Users, passwords (argon2), API tokens (stored hashed) and signed session cookies."""
+"""Users, passwords (argon2, zxcvbn policy) and API tokens (stored hashed). Browser sessions:
+reclaim/sessions.py."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import hashlib
 import secrets
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
 
 from reclaim.models import User
 
 Role = Literal["coder", "front_desk", "biller", "manager", "admin"]
 ROLES: tuple[str, ...] = ("coder", "front_desk", "biller", "manager", "admin")
-SESSION_MAX_AGE = 12 * 3600
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MIN_SCORE = 3  # zxcvbn: 0 (guessable) .. 4 (very unguessable)
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
@@ -33,11 +35,39 @@ class UsernameTaken(UserError):
     field = "username"
 
 
+class PasswordError(UserError):
+    pass
+
+
+def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse a password set from input unless it has 12 characters and zxcvbn scores it 3+;
+    the message carries zxcvbn's feedback."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise PasswordError(f"password must be at least {PASSWORD_MIN_LENGTH} characters")
+    result = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])
+    if int(result["score"]) < PASSWORD_MIN_SCORE:
+        feedback = result.get("feedback") or {}
+        hints = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions") or [])]
+        hint = " ".join(h for h in hints if h)
+        raise PasswordError("password is too easy to guess" + (f": {hint}" if hint else ""))
+
+
 class NewUser(BaseModel):
+    """A user from input (the API, the admin page): the password must pass check_password."""
+
     username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=200)
     role: Role
     email: EmailStr | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _strong(cls, value: str) -> str:
+        try:
+            check_password(value)
+        except PasswordError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
 
 
 def hash_password(password: str) -> str:
@@ -124,19 +154,3 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
         hash_password(password)  # same work either way: no user enumeration by timing
         return None
     return user if verify_password(password, user.password_hash) else None
-
-
-def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="reclaim-session")
-
-
-def session_cookie(*, secret: str, user: User) -> str:
-    return _serializer(secret).dumps({"uid": user.id, "csrf": secrets.token_urlsafe(16)})
-
-
-def read_session_cookie(*, secret: str, value: str) -> dict[str, object] | None:
-    try:
-        data = _serializer(secret).loads(value, max_age=SESSION_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        return None
-    return data if isinstance(data, dict) else None

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     secret_key: str = "dev-secret-change-me"
     payload_key: str = "dev-payload-key-change-me"
     admin_token: str | None = None
+    # Browser sessions (reclaim/sessions.py): ended after this long unused, and this long at most.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    # Login throttling (reclaim/throttle.py, in memory: one API process): failed logins allowed
+    # per username and per client address within the window before exponential back-off.
+    login_user_failures: int = Field(default=5, ge=1)
+    login_address_failures: int = Field(default=20, ge=1)
+    login_failure_window: timedelta = timedelta(minutes=15)
+    login_backoff_max: timedelta = timedelta(minutes=15)
     demo: bool = True
 
     # Durations people wait on: ISO-8601 ("P2D", "PT1M") or seconds.

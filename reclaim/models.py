@@ -324,3 +324,14 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=40)
     claim_id: int | None = Field(default=None, index=True)
     detail: str = Field(default="", max_length=500)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random id, only its SHA-256 digest is stored.
+    Deleting the row (logout, password change, disabled user) ends the session."""
+
+    id_digest: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)

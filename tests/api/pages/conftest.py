@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -20,9 +20,10 @@ from temporalio.exceptions import ApplicationError
 from api.app import create_app
 from api.deps import SESSION_COOKIE
 from contracts.messages import WorkItemResult
-from reclaim.auth import hash_password, read_session_cookie, session_cookie, token_digest
+from reclaim.auth import hash_password, token_digest
 from reclaim.config import Settings
-from reclaim.models import User
+from reclaim.models import User, UserSession
+from reclaim.sessions import start_session
 
 PASSWORD = "correct-horse-1"
 ROLE_USERS = {"coder": "cora", "front_desk": "fran", "biller": "bill", "manager": "mona",
@@ -101,9 +102,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
 
 
 def csrf_of(client: TestClient) -> str:
-    data = read_session_cookie(secret="test-secret", value=client.cookies[SESSION_COOKIE])
-    assert data is not None
-    return str(data["csrf"])
+    engine = cast(FastAPI, client.app).state.engine
+    with Session(engine) as s:
+        row = s.get(UserSession, token_digest(client.cookies[SESSION_COOKIE]))
+    assert row is not None
+    return row.csrf_token
 
 
 @pytest.fixture
@@ -116,8 +119,10 @@ def as_role(app: FastAPI) -> Iterator[Any]:
         clients.append(client)
         with Session(app.state.engine) as s:
             user = s.exec(select(User).where(User.username == ROLE_USERS[role])).one()
-        # The login form itself is tested in test_pages; here a signed cookie saves argon2 time.
-        client.cookies.set(SESSION_COOKIE, session_cookie(secret="test-secret", user=user))
+            # The login form itself is tested in test_pages; a session row saves argon2 time.
+            cookie, _csrf = start_session(session=s, user=user)
+            s.commit()
+        client.cookies.set(SESSION_COOKIE, cookie)
         return client
 
     yield make
