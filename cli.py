@@ -35,7 +35,7 @@ PARTS = ("temporal", "smtp", "payer", "worker", "api")
 
 def _settings() -> Settings:
     get_settings.cache_clear()
-    return get_settings()
+    return _own_task_queue(get_settings())
 
 
 def _configure_logging() -> None:
@@ -126,10 +126,11 @@ def up(
         raise SystemExit("\n".join(taken) + "\nIs Reclaim already running? Stop it, or choose "
                          "other ports with the settings named above.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = _settings()  # now with this install's task queue
     run_migrations(settings.resolved_database_url)
     env = dict(os.environ)
     env["RECLAIM_DATA_DIR"] = str(settings.data_dir.resolve())
-    settings = _own_task_queue(settings, env, skipped)
+    env["RECLAIM_TASK_QUEUE"] = settings.task_queue
     logs = settings.data_dir / "logs"
     logs.mkdir(exist_ok=True)
     supervisor = Supervisor(report=lambda line: console.print(f"[yellow]{line}"))
@@ -166,15 +167,16 @@ def up(
         supervisor.stop_all()
 
 
-def _own_task_queue(settings: Settings, env: dict[str, str], skipped: set[str]) -> Settings:
-    """The embedded stack's task queue carries this install's id (reclaim.install), unless
-    RECLAIM_TASK_QUEUE names one; every child is told which."""
+def _own_task_queue(settings: Settings) -> Settings:
+    """The embedded stack's task queue carries this install's id (reclaim.install), so every
+    command run on this data dir (`up`, `worker`, `claims load`, ...) uses the same one: unless
+    RECLAIM_TASK_QUEUE names one, or RECLAIM_TEMPORAL_ADDRESS a Temporal of the operator's."""
     from reclaim.install import install_id, task_queue_for
 
-    if "RECLAIM_TASK_QUEUE" in os.environ or not _starts("temporal", settings, skipped):
+    if ("RECLAIM_TASK_QUEUE" in os.environ or settings.temporal_address
+            or not settings.data_dir.is_dir()):  # nothing started here yet: `up` makes var/
         return settings
     queue = task_queue_for(settings.task_queue, install_id(settings.data_dir))
-    env["RECLAIM_TASK_QUEUE"] = queue
     return settings.model_copy(update={"task_queue": queue})
 
 

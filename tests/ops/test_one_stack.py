@@ -49,22 +49,21 @@ def test_a_damaged_install_id_is_refused(tmp_path: Path) -> None:
         install_id(tmp_path)
 
 
-def test_up_gives_the_embedded_stack_a_task_queue_of_its_own(
+def test_the_embedded_stack_has_a_task_queue_of_its_own(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RECLAIM_TASK_QUEUE", raising=False)
-    settings = Settings(data_dir=tmp_path / "var")
-    env: dict[str, str] = {}
-    own = cli._own_task_queue(settings, env, set())
+    monkeypatch.delenv("RECLAIM_TEMPORAL_ADDRESS", raising=False)
+    monkeypatch.setenv("RECLAIM_DATA_DIR", str(tmp_path / "var"))
     queue = task_queue_for("claims", install_id(tmp_path / "var"))
-    assert own.task_queue == env["RECLAIM_TASK_QUEUE"] == queue
+    assert cli._settings().task_queue == queue  # every command on this data dir: up, worker...
+    assert cli._settings().task_queue == queue
     # an explicit setting wins; so does a Temporal configured elsewhere (its queue is the
     # operator's)
     monkeypatch.setenv("RECLAIM_TASK_QUEUE", "mine")
-    assert cli._own_task_queue(Settings(data_dir=tmp_path / "var", task_queue="mine"),
-                               {}, set()).task_queue == "mine"
+    assert cli._settings().task_queue == "mine"
     monkeypatch.delenv("RECLAIM_TASK_QUEUE")
-    elsewhere = Settings(data_dir=tmp_path / "var", temporal_address="temporal:7233")
-    assert cli._own_task_queue(elsewhere, {}, set()).task_queue == "claims"
+    monkeypatch.setenv("RECLAIM_TEMPORAL_ADDRESS", "temporal:7233")
+    assert cli._settings().task_queue == "claims"
 
 
 async def test_a_stranger_polling_our_queue_is_seen(dev_env: WorkflowEnvironment) -> None:
