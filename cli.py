@@ -189,7 +189,11 @@ def _refuse_strangers(settings: Settings) -> None:
     async def find() -> list[str]:
         return await pollers(await connect(settings), settings.task_queue)
 
-    found = asyncio.run(find())
+    try:
+        found = asyncio.run(find())
+    except Exception as exc:  # the client's errors are many kinds; all mean "no Temporal"
+        raise SystemExit(f"cannot ask Temporal at {settings.resolved_temporal_address} who "
+                         f"polls task queue {settings.task_queue!r}: {exc}") from exc
     if found:
         raise SystemExit(f"task queue {settings.task_queue!r} on "
                          f"{settings.resolved_temporal_address} is already polled by "

@@ -131,3 +131,17 @@ def test_stop_all_kills_a_child_that_ignores_sigterm() -> None:
     assert child.proc.stdout.readline() == b"ready\n"
     supervisor.stop_all(timeout=0.5)
     assert child.proc.returncode == -9
+
+
+def test_up_exits_1_on_a_crash_loop_naming_the_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    import cli
+
+    monkeypatch.setattr(cli, "stop_on_signals", lambda: lambda: False)
+    supervisor = Supervisor(base_delay=0.01, max_delay=0.01, report=lambda _: None)
+    supervisor.start("payer", launcher("import sys; sys.exit(2)"))
+    with cli.console.capture() as captured, pytest.raises(typer.Exit) as caught:
+        cli._supervise(supervisor)
+    assert caught.value.exit_code == 1
+    assert "payer exited 5 times within 60s" in captured.get()
