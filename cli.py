@@ -137,9 +137,9 @@ def up(
 
     def start(name: str, args: list[str]) -> None:
         def launch() -> subprocess.Popen[bytes]:
-            out = (logs / f"{name}.log").open("ab")
-            return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            with (logs / f"{name}.log").open("ab") as out:  # the child keeps its own copy
+                return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         supervisor.start(name, launch)
 
     me = [sys.executable, "-m", "cli"]
