@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.progress import track
 
 from reclaim.config import SEARCH_ATTRIBUTES, Settings, get_settings
+from reclaim.supervisor import CrashLoop, Supervisor, stop_on_signals
 
 app = typer.Typer(help="Reclaim: denial management on Temporal.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims.", no_args_is_help=True)
@@ -35,7 +35,7 @@ PARTS = ("temporal", "smtp", "payer", "worker", "api")
 
 def _settings() -> Settings:
     get_settings.cache_clear()
-    return get_settings()
+    return _own_task_queue(get_settings())
 
 
 def _configure_logging() -> None:
@@ -126,41 +126,80 @@ def up(
         raise SystemExit("\n".join(taken) + "\nIs Reclaim already running? Stop it, or choose "
                          "other ports with the settings named above.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = _settings()  # now with this install's task queue
     run_migrations(settings.resolved_database_url)
     env = dict(os.environ)
     env["RECLAIM_DATA_DIR"] = str(settings.data_dir.resolve())
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    env["RECLAIM_TASK_QUEUE"] = settings.task_queue
     logs = settings.data_dir / "logs"
     logs.mkdir(exist_ok=True)
+    supervisor = Supervisor(report=lambda line: console.print(f"[yellow]{line}"))
 
     def start(name: str, args: list[str]) -> None:
-        out = (logs / f"{name}.log").open("ab")
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        children.append((name, proc))
+        def launch() -> subprocess.Popen[bytes]:
+            with (logs / f"{name}.log").open("ab") as out:  # the child keeps its own copy
+                return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        supervisor.start(name, launch)
 
     me = [sys.executable, "-m", "cli"]
     try:
         if _starts("temporal", settings, skipped):
             start("temporal", _temporal_command(settings))
-            _wait_port("127.0.0.1", settings.temporal_port, "Temporal", children)
+            _wait_port("127.0.0.1", settings.temporal_port, "Temporal", supervisor)
         if _starts("smtp", settings, skipped):
             start("smtp", [*me, "smtp-sink"])
             env["RECLAIM_SMTP_HOST"] = "127.0.0.1"
-            _wait_port("127.0.0.1", settings.smtp_port, "SMTP sink", children)
+            _wait_port("127.0.0.1", settings.smtp_port, "SMTP sink", supervisor)
         if "payer" not in skipped:
             start("payer", [*me, "payer"])
-            _wait_port("127.0.0.1", _port_of(settings.payer_url), "sandbox payer", children)
+            _wait_port("127.0.0.1", _port_of(settings.payer_url), "sandbox payer", supervisor)
         if "worker" not in skipped:
+            _refuse_strangers(settings)
             start("worker", [*me, "worker"])
         if "api" not in skipped:
             start("api", [*me, "api"])
-            _wait_port(settings.api_host, settings.api_port, "API", children)
+            _wait_port(settings.api_host, settings.api_port, "API", supervisor)
         logins = _load_demo(settings) if settings.demo else []
         _banner(settings, skipped, logins)
-        _supervise(children)
+        _supervise(supervisor)
     finally:
-        _stop_all(children)
+        supervisor.stop_all()
+
+
+def _own_task_queue(settings: Settings) -> Settings:
+    """The embedded stack's task queue carries this install's id (reclaim.install), so every
+    command run on this data dir (`up`, `worker`, `claims load`, ...) uses the same one: unless
+    RECLAIM_TASK_QUEUE names one, or RECLAIM_TEMPORAL_ADDRESS a Temporal of the operator's."""
+    from reclaim.install import install_id, task_queue_for
+
+    if ("RECLAIM_TASK_QUEUE" in os.environ or settings.temporal_address
+            or not settings.data_dir.is_dir()):  # nothing started here yet: `up` makes var/
+        return settings
+    queue = task_queue_for(settings.task_queue, install_id(settings.data_dir))
+    return settings.model_copy(update={"task_queue": queue})
+
+
+def _refuse_strangers(settings: Settings) -> None:
+    """Refuse to start our worker beside one already polling our task queue: another
+    install's (sharing the queue) or one an earlier `up` left running."""
+    from reclaim.install import pollers
+    from temporal_client import connect
+
+    async def find() -> list[str]:
+        return await pollers(await connect(settings), settings.task_queue)
+
+    try:
+        found = asyncio.run(find())
+    except Exception as exc:  # the client's errors are many kinds; all mean "no Temporal"
+        raise SystemExit(f"cannot ask Temporal at {settings.resolved_temporal_address} who "
+                         f"polls task queue {settings.task_queue!r}: {exc}") from exc
+    if found:
+        raise SystemExit(f"task queue {settings.task_queue!r} on "
+                         f"{settings.resolved_temporal_address} is already polled by "
+                         f"{', '.join(found)}: a worker not started by this `reclaim up` "
+                         "(another install, or one left from an earlier run). Stop it, or set "
+                         "RECLAIM_TASK_QUEUE.")
 
 
 def _temporal_command(settings: Settings) -> list[str]:
@@ -220,10 +259,10 @@ def _port_of(url: str) -> int:
 
 
 def _wait_port(host: str, port: int, what: str,
-               children: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = 60) -> None:
+               supervisor: Supervisor, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for name, proc in children:
+        for name, proc in supervisor.children:
             if proc.poll() is not None:
                 raise SystemExit(f"{name} exited with {proc.returncode}; see var/logs/{name}.log")
         try:
@@ -277,33 +316,15 @@ def _banner(settings: Settings, skipped: set[str], logins: list[tuple[str, str]]
     console.print(f"  Logs          {settings.data_dir / 'logs'}/   — Ctrl-C stops everything")
 
 
-def _supervise(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    stopping = False
-
-    def handle(_sig: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
-    while not stopping:
-        for name, proc in children:
-            if proc.poll() is not None:
-                console.print(f"[red]{name} exited ({proc.returncode}); stopping. "
-                              f"See var/logs/{name}.log")
-                return
-        time.sleep(0.5)
+def _supervise(supervisor: Supervisor) -> None:
+    """Restart what crashes until Ctrl-C/SIGTERM; a crash loop stops everything (exit 1)."""
+    stopping = stop_on_signals()
+    try:
+        supervisor.run(stopping)
+    except CrashLoop as exc:
+        console.print(f"[red]{exc}. See var/logs/{exc.name}.log")
+        raise typer.Exit(1) from exc
     console.print("stopping…")
-
-
-def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    for _name, proc in reversed(children):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # ---------------------------------------------------------------- data in

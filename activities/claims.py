@@ -8,11 +8,12 @@ twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -43,6 +44,8 @@ from reclaim.edi.outbox import COLLECT_SIGNALS, signal_ingested
 from reclaim.edi.submissions import TradingPartners, build_submission, mark_sent
 from reclaim.models import Claim
 from reclaim.scrub import service as scrubbing
+
+log = logging.getLogger(__name__)
 
 
 class ClaimActivities:
@@ -87,6 +90,7 @@ class ClaimActivities:
     @activity.defn
     def record_status(self, change: StatusChange) -> None:
         with session_scope(self.engine) as session:
+            require_claim(session, change.claim_id)
             record_event(
                 session=session,
                 claim_id=change.claim_id,
@@ -111,6 +115,7 @@ class ClaimActivities:
     @activity.defn
     def apply_correction(self, request: ApplyCorrection) -> None:
         with session_scope(self.engine) as session:
+            require_claim(session, request.claim_id)
             who = request.user or "a coder"
             try:
                 apply_claim_correction(
@@ -216,5 +221,23 @@ class ClaimActivities:
 def _claim(session: Session, claim_id: int) -> Claim:
     claim = session.get(Claim, claim_id)
     if claim is None:
-        raise ApplicationError(f"claim {claim_id} not found", type="NotFound", non_retryable=True)
+        raise claim_not_found(claim_id)
     return claim
+
+
+def require_claim(session: Session, claim_id: int) -> None:
+    """Fail unless the claim is in this worker's database (its id only: no document read)."""
+    if session.exec(select(Claim.id).where(Claim.id == claim_id)).first() is None:
+        raise claim_not_found(claim_id)
+
+
+def claim_not_found(claim_id: int) -> ApplicationError:
+    """A task for a claim this database does not hold: most likely this worker polls another
+    install's task queue (reclaim.install). Loud and final, never written elsewhere."""
+    info = activity.info()
+    log.error("claim not found in this worker's database; refusing the task",
+              extra={"claim_id": claim_id, "activity": info.activity_type,
+                     "workflow_id": info.workflow_id, "task_queue": info.task_queue})
+    return ApplicationError(f"claim {claim_id} not found in this worker's database "
+                            f"(task queue {info.task_queue})", type="NotFound",
+                            non_retryable=True)

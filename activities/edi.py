@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.messages import PollRequest, PollResult, SignalFileRequest, SignalFileResult
@@ -137,9 +138,15 @@ class EdiActivities:
                 return None if edi is None else (edi.status, edi.signalled)
 
         found = await asyncio.to_thread(state)
-        if found is not None and found[1]:
+        if found is None:
+            # Another install's file (this worker polls the wrong task queue): loud and final.
+            log.error("EDI file not found in this worker's database; refusing the task",
+                      extra={"file_id": file_id, "task_queue": activity.info().task_queue})
+            raise ApplicationError(f"EDI file {file_id} not found in this worker's database",
+                                   type="NotFound", non_retryable=True)
+        if found[1]:
             return SignalFileResult(file_id=file_id, outcome="already_signalled")
-        if found is None or found[0] != "processed":
+        if found[0] != "processed":
             log.warning("asked to signal a file that holds no signals",
                         extra={"file_id": file_id})
             return SignalFileResult(file_id=file_id, outcome="nothing_to_signal")

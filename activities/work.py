@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.claims import claim_not_found, require_claim
 from contracts.messages import (
     CorrectionCheck,
     DigestRequest,
@@ -40,6 +41,7 @@ class WorkActivities:
     @activity.defn
     def create_work_item(self, spec: WorkItemSpec) -> WorkItemRef:
         with session_scope(self.engine) as session:
+            require_claim(session, spec.claim_id)
             item = work.open_work_item(session=session, spec=spec)
             assert item.id is not None
             assert item.workflow_id is not None
@@ -60,7 +62,7 @@ class WorkActivities:
         with session_scope(self.engine) as session:
             claim = session.get(Claim, check.claim_id)
             if claim is None:
-                raise ApplicationError(f"claim {check.claim_id} not found", non_retryable=True)
+                raise claim_not_found(check.claim_id)
             try:
                 document = corrected_document(claim.document, check.corrections)
             except CorrectionError as exc:

@@ -287,5 +287,5 @@ class SignalFileRequest(BaseModel):
 class SignalFileResult(BaseModel):
     file_id: int
     # signalled: sent now; already_signalled: the file was marked signalled before (a repeat);
-    # nothing_to_signal: no such file, or one that was never read.
+    # nothing_to_signal: a file that was never read (no such file fails, non-retryable).
     outcome: Literal["signalled", "already_signalled", "nothing_to_signal"]

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
@@ -251,9 +252,9 @@ async def test_the_signalling_activity_is_idempotent(
         assert beats == []
         assert [await signals_of_file(client, i, stored.file_id) for i in ids] == [1, 1, 1]
 
-        missing = await env.run(activities.signal_stored_file,
-                                SignalFileRequest(file_id=10**9))
-        assert missing.outcome == "nothing_to_signal"
+        with pytest.raises(ApplicationError, match="not found") as missing:
+            await env.run(activities.signal_stored_file, SignalFileRequest(file_id=10**9))
+        assert missing.value.non_retryable
 
 
 class WorkerDied(Exception):
