@@ -17,12 +17,18 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 INSTALL_ID_FILE = "install-id"
-_ID = re.compile(r"^[a-z0-9]{8,32}$")
+TEMPORAL_STATE = "temporal.db"
+LEGACY = "legacy"
+_ID = re.compile(r"^(legacy|[a-z0-9]{8,32})$")
 
 
 def install_id(data_dir: Path) -> str:
-    """The id of the install whose data lives in `data_dir`: created once, then reused."""
+    """The id of the install whose data lives in `data_dir`: created once, then reused. A data
+    dir whose Temporal state predates install ids gets the id `legacy`: its claims' workflows
+    already wait on the plain queue, which `task_queue_for` keeps for it."""
     path = data_dir / INSTALL_ID_FILE
+    if not path.exists() and (data_dir / TEMPORAL_STATE).exists():
+        path.write_text(LEGACY + "\n")
     if path.exists():
         found = path.read_text().strip()
         if _ID.match(found):
@@ -36,7 +42,7 @@ def install_id(data_dir: Path) -> str:
 
 
 def task_queue_for(base: str, install: str) -> str:
-    return f"{base}-{install}"
+    return base if install == LEGACY else f"{base}-{install}"
 
 
 async def pollers(client: Client, task_queue: str) -> list[str]:

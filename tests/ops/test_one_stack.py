@@ -146,3 +146,15 @@ def test_a_work_activity_refuses_a_claim_it_does_not_hold(
         assert any(r.levelno == logging.ERROR for r in caplog.records)
     with Session(engine) as session:
         assert session.exec(select(WorkItem).where(WorkItem.claim_id == MISSING)).first() is None
+
+
+def test_a_data_dir_from_before_install_ids_keeps_the_plain_queue(tmp_path: Path) -> None:
+    # Its claims' workflows already wait on `claims`: a new queue would strand them.
+    from reclaim.install import install_id, task_queue_for
+
+    (tmp_path / "temporal.db").write_bytes(b"")
+    assert task_queue_for("claims", install_id(tmp_path)) == "claims"
+    assert install_id(tmp_path) == "legacy"
+    fresh = tmp_path / "new"
+    fresh.mkdir()
+    assert task_queue_for("claims", install_id(fresh)).startswith("claims-")
