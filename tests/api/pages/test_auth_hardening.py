@@ -36,6 +36,19 @@ def signed_in(client: TestClient) -> bool:
 # ---------------------------------------------------------------- sessions
 
 
+def test_a_cookie_forged_with_the_published_secret_is_nobody(app: FastAPI) -> None:
+    # The attack on the old stateless cookie: sign {"uid": 1} with the default secret.
+    from itsdangerous import URLSafeTimedSerializer
+
+    forged = URLSafeTimedSerializer("dev-secret-change-me", salt="reclaim-session").dumps(
+        {"uid": 1, "csrf": "x"})
+    with TestClient(app, follow_redirects=False) as attacker:
+        attacker.cookies.set(SESSION_COOKIE, forged)
+        assert attacker.get("/admin/users").status_code in (303, 401, 403)
+        assert attacker.get("/api/v1/audit").status_code == 401
+        assert not signed_in(attacker)
+
+
 def test_logout_ends_the_session_server_side(app: FastAPI, anon: TestClient) -> None:
     csrf = login(anon, "cora")
     stolen = anon.cookies[SESSION_COOKIE]
