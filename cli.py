@@ -9,9 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +21,11 @@ from rich.progress import track
 
 from reclaim.config import SEARCH_ATTRIBUTES, Settings, get_settings
 from reclaim.supervisor import CrashLoop, Supervisor, stop_on_signals
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reclaim.models import User
 
 app = typer.Typer(help="Reclaim: denial management on Temporal.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims.", no_args_is_help=True)
@@ -33,9 +39,20 @@ console = Console()
 PARTS = ("temporal", "smtp", "payer", "worker", "api")
 
 
-def _settings() -> Settings:
+def _settings(*, serves_metrics: bool = False) -> Settings:
+    """This process's settings: its install's task queue, and secrets made (embedded stack) or
+    checked (any other deployment; reclaim/keys.py) before anything starts."""
+    from reclaim.keys import InsecureSetting, secured
+    from reclaim.metrics import MetricsSettings
+
     get_settings.cache_clear()
-    return _own_task_queue(get_settings())
+    settings = _own_task_queue(get_settings())
+    try:
+        return secured(settings, metrics_token=MetricsSettings().metrics_token,
+                       serves_metrics=serves_metrics)
+    except InsecureSetting as exc:
+        typer.echo(f"reclaim: refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _configure_logging() -> None:
@@ -66,10 +83,24 @@ def api(port: int | None = None, host: str | None = None) -> None:
     from reclaim.db import migrate as run_migrations
 
     _configure_logging()
-    settings = _settings()
+    settings = _settings(serves_metrics=True)
     run_migrations(settings.resolved_database_url)
     uvicorn.run(create_app(settings), host=host or settings.api_host,
                 port=port or settings.api_port, log_level="warning", access_log=False)
+
+
+@app.command()
+def keygen(kid: str = typer.Option("", help="key id; default k<yyyymmdd>")) -> None:
+    """Print a new random payload key ring item (kid:BASE64KEY) for RECLAIM_PAYLOAD_KEY."""
+    from datetime import UTC, datetime
+
+    from reclaim.codec import PayloadKeyError, new_key_setting
+
+    try:
+        typer.echo(new_key_setting(kid or "k" + datetime.now(UTC).strftime("%Y%m%d")))
+    except PayloadKeyError as exc:
+        typer.echo(f"reclaim keygen: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -120,13 +151,15 @@ def up(
         raise typer.BadParameter(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
     from reclaim.db import migrate as run_migrations
 
-    settings = _settings()
+    get_settings.cache_clear()
+    settings = get_settings()  # the ports only: nothing is made before they are known free
     taken = _ports_taken(_listeners(settings, skipped))
     if taken:
         raise SystemExit("\n".join(taken) + "\nIs Reclaim already running? Stop it, or choose "
                          "other ports with the settings named above.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings = _settings()  # now with this install's task queue
+    # now with this install's task queue and payload key (made on the first start)
+    settings = _settings(serves_metrics="api" not in skipped)
     run_migrations(settings.resolved_database_url)
     env = dict(os.environ)
     env["RECLAIM_DATA_DIR"] = str(settings.data_dir.resolve())
@@ -452,6 +485,70 @@ def users_add(
         console.print(f"[red]{exc}")
         raise typer.Exit(2) from exc
     console.print(f"user {user.username} ({user.role}) created; API token: {token}")
+
+
+def _change_user(username: str, change: Callable[[Session, User], str]) -> None:
+    from sqlmodel import select
+
+    from reclaim import audit
+    from reclaim.auth import UserError
+    from reclaim.db import get_engine, session_scope
+    from reclaim.db import migrate as run_migrations
+    from reclaim.models import User as UserRow
+
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    try:
+        with session_scope(get_engine(settings.resolved_database_url)) as session:
+            user = session.exec(select(UserRow).where(UserRow.username == username)).first()
+            if user is None:
+                raise UserError(f"no user {username!r}")
+            action = change(session, user)
+            audit.record(session=session, user="cli", action=action, detail=username)
+    except UserError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"{username}: {action.replace('_', ' ')}; every session of the user ended")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+) -> None:
+    """Set a user's password (the policy applies) and end its sessions."""
+    from reclaim.sessions import set_password
+
+    def change(session: Session, user: User) -> str:
+        set_password(session=session, user=user, password=password)
+        return "change_password"
+
+    _change_user(username, change)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: its sessions and API token stop working at once."""
+    from reclaim.sessions import set_active
+
+    def change(session: Session, user: User) -> str:
+        set_active(session=session, user=user, active=False)
+        return "disable_user"
+
+    _change_user(username, change)
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again (it signs in anew)."""
+    from reclaim.sessions import set_active
+
+    def change(session: Session, user: User) -> str:
+        set_active(session=session, user=user, active=True)
+        return "enable_user"
+
+    _change_user(username, change)
 
 
 @codes_app.command("import-ncci")

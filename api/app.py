@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    if settings is None:  # `uvicorn --factory api.app:create_app`: the checks of `reclaim api`
+        from reclaim.keys import secured
+        from reclaim.metrics import MetricsSettings
+
+        settings = secured(get_settings(), metrics_token=MetricsSettings().metrics_token,
+                           serves_metrics=True)
     engine = get_engine(settings.resolved_database_url)
 
     @asynccontextmanager

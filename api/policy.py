@@ -97,6 +97,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/admin/users"): "users",
     ("POST", "/admin/users"): "users",
     ("POST", "/api/v1/users"): "users",
+    ("PATCH", "/api/v1/users/{username}"): "users",
+    ("POST", "/api/v1/users/me/password"): "signed_in",
 }
 
 

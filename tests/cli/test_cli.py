@@ -25,7 +25,7 @@ def cli_env(tmp_path: Path, dev_env: WorkflowEnvironment,
             monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECLAIM_DATABASE_URL", fresh_database_url(tmp_path))
     monkeypatch.setenv("RECLAIM_TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-    monkeypatch.setenv("RECLAIM_PAYLOAD_KEY", "test-payload-key")
+    monkeypatch.setenv("RECLAIM_PAYLOAD_KEY", "cli test payload passphrase, 32 characters+")
     monkeypatch.setenv("RECLAIM_TASK_QUEUE", f"cli-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("RECLAIM_DATA_DIR", str(tmp_path))
     return tmp_path

@@ -128,6 +128,9 @@ def test_the_temporal_server_restarted_in_the_middle(tmp_path: Path) -> None:
     time.sleep(3)
     stack = start_stack(tmp_path, args=("--skip", "temporal"),
                         extra={"RECLAIM_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+                               # a Temporal of its own is a shared deployment: own secrets
+                               "RECLAIM_PAYLOAD_KEY": "fault test payload passphrase, long enough",
+                               "RECLAIM_METRICS_TOKEN": "fault-test-metrics-token",
                                "RECLAIM_PAYER_ACK_DELAY": "1", "RECLAIM_PAYER_ERA_DELAY": "4"})
     try:
         ids = post_claims(stack, 20)

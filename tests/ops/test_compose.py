@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from api.routes.codec import CODEC_PREFIX
-from reclaim.codec import KeyRing
+from reclaim.codec import KeyRing, new_key_setting
+from reclaim.config import Settings
+from reclaim.keys import InsecureSetting, secured
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -205,9 +207,18 @@ def test_temporal_cloud_settings_pass_through_only_when_set(
             assert env[variable] == value
 
 
-def test_default_payload_key_is_a_valid_setting(services: dict[str, dict[str, Any]]) -> None:
-    ring = KeyRing.from_setting(env_of(services["api"])["RECLAIM_PAYLOAD_KEY"])
-    assert ring.primary.kid.startswith("p-")
+def test_compose_defaults_for_the_secrets_are_refused(services: dict[str, dict[str, Any]]) -> None:
+    """The compose fallbacks are public: the API and worker refuse them, naming the setting."""
+    env = env_of(services["api"])
+    assert KeyRing.from_setting(env["RECLAIM_PAYLOAD_KEY"]).primary.kid.startswith("p-")
+    shared = Settings(temporal_address=env["RECLAIM_TEMPORAL_ADDRESS"],
+                      payload_key=env["RECLAIM_PAYLOAD_KEY"])
+    with pytest.raises(InsecureSetting, match="RECLAIM_PAYLOAD_KEY"):
+        secured(shared, metrics_token="a-metrics-token-long-enough", serves_metrics=True)
+    assert env["RECLAIM_METRICS_TOKEN"] == ""
+    mine = shared.model_copy(update={"payload_key": new_key_setting("k1")})
+    with pytest.raises(InsecureSetting, match="RECLAIM_METRICS_TOKEN"):
+        secured(mine, metrics_token=env["RECLAIM_METRICS_TOKEN"], serves_metrics=True)
 
 
 def test_schema_job_runs_before_the_server(services: dict[str, dict[str, Any]]) -> None:

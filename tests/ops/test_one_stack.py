@@ -63,6 +63,7 @@ def test_the_embedded_stack_has_a_task_queue_of_its_own(
     assert cli._settings().task_queue == "mine"
     monkeypatch.delenv("RECLAIM_TASK_QUEUE")
     monkeypatch.setenv("RECLAIM_TEMPORAL_ADDRESS", "temporal:7233")
+    monkeypatch.setenv("RECLAIM_PAYLOAD_KEY", "a passphrase of a shared deployment, 32+ chars")
     assert cli._settings().task_queue == "claims"
 
 

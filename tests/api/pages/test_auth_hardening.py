@@ -259,3 +259,101 @@ def test_bearer_callers_are_unaffected(anon: TestClient) -> None:
     response = anon.post("/api/v1/work-items/999999/claim",
                          headers={"Authorization": "Bearer tok-cora", "Origin": FOREIGN})
     assert response.status_code != 403
+
+
+# ---------------------------------------------------------------- password change, disabling
+
+
+def test_changing_ones_password_over_the_api_ends_every_session(app: FastAPI,
+                                                                page_db: Engine) -> None:
+    with TestClient(app, follow_redirects=False) as browser:
+        login(browser, "cora")
+        headers = {"Origin": OWN, "x-csrf-token": csrf_of(browser)}
+        wrong = browser.post("/api/v1/users/me/password", headers=headers,
+                             json={"current_password": "not-it", "new_password": "x" * 12})
+        assert wrong.status_code == 403
+        assert "current_password" in wrong.json()["detail"]
+        weak = browser.post("/api/v1/users/me/password", headers=headers,
+                            json={"current_password": PASSWORD, "new_password": "aaaaaaaaaaaa"})
+        assert weak.status_code == 422
+        assert "new_password" in str(weak.json()["detail"])
+        assert signed_in(browser)  # nothing changed by the refusals
+        done = browser.post("/api/v1/users/me/password", headers=headers,
+                            json={"current_password": PASSWORD,
+                                  "new_password": "Fresh-Kettle-Harbor-93"})
+        assert done.status_code == 204, done.text
+        assert not signed_in(browser)  # this session ended with the old password
+        assert login(browser, "cora", "Fresh-Kettle-Harbor-93")
+        assert signed_in(browser)
+    with Session(page_db) as s:
+        actions = s.exec(select(AuditEntry.action).where(AuditEntry.username == "cora")).all()
+    assert "change_password" in actions
+
+
+def test_an_admin_disabling_a_user_ends_its_sessions_and_token(app: FastAPI,
+                                                               anon: TestClient) -> None:
+    with TestClient(app, follow_redirects=False) as victim:
+        login(victim, "bill")
+        assert signed_in(victim)
+        admin = {"Authorization": "Bearer tok-ada"}
+        assert anon.patch("/api/v1/users/bill", json={"active": False},
+                          headers={"Authorization": "Bearer tok-mona"}).status_code == 403
+        off = anon.patch("/api/v1/users/bill", json={"active": False}, headers=admin)
+        assert off.status_code == 200, off.text
+        assert off.json() == {"username": "bill", "role": "biller", "active": False}
+        assert not signed_in(victim)
+        assert anon.get("/api/v1/claims",
+                        headers={"Authorization": "Bearer tok-bill"}).status_code == 401
+        assert anon.patch("/api/v1/users/nobody", json={"active": False},
+                          headers=admin).status_code == 404
+        assert anon.patch("/api/v1/users/ada", json={"active": False},
+                          headers=admin).status_code == 409
+        assert anon.patch("/api/v1/users/bill", json={"active": True},
+                          headers=admin).status_code == 200
+        assert anon.get("/api/v1/claims",
+                        headers={"Authorization": "Bearer tok-bill"}).status_code == 200
+
+
+def test_cli_passwd_and_disable_end_the_users_sessions(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import app as cli_app
+    from reclaim.db import get_engine
+    from reclaim.models import UserSession
+    from reclaim.sessions import start_session
+
+    monkeypatch.delenv("RECLAIM_TEMPORAL_ADDRESS", raising=False)
+    monkeypatch.setenv("RECLAIM_DATA_DIR", str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("RECLAIM_DATABASE_URL", url)
+    runner = CliRunner()
+    added = runner.invoke(cli_app, ["users", "add", "carla", "--role", "coder",
+                                    "--password", "Fresh-Kettle-Harbor-93"])
+    assert added.exit_code == 0, added.output
+    engine = get_engine(url)
+
+    def sessions_of_carla() -> int:
+        with Session(engine) as s:
+            user = s.exec(select(User).where(User.username == "carla")).one()
+            return len(s.exec(select(UserSession).where(UserSession.user_id == user.id)).all())
+
+    def sign_in() -> None:
+        with Session(engine) as s:
+            carla = s.exec(select(User).where(User.username == "carla")).one()
+            start_session(session=s, user=carla)
+            s.commit()
+
+    sign_in()
+    weak = runner.invoke(cli_app, ["users", "passwd", "carla", "--password", "aaaaaaaaaaaa"])
+    assert weak.exit_code == 2
+    assert sessions_of_carla() == 1  # a refused password changes nothing
+    strong = runner.invoke(cli_app, ["users", "passwd", "carla",
+                                     "--password", "Quiet-Lantern-Meadow-57"])
+    assert strong.exit_code == 0, strong.output
+    assert sessions_of_carla() == 0
+    sign_in()
+    assert runner.invoke(cli_app, ["users", "disable", "carla"]).exit_code == 0
+    assert sessions_of_carla() == 0
+    with Session(engine) as s:
+        assert not s.exec(select(User).where(User.username == "carla")).one().active
+    assert runner.invoke(cli_app, ["users", "disable", "nobody"]).exit_code == 2
+    assert runner.invoke(cli_app, ["users", "enable", "carla"]).exit_code == 0
