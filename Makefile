@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/era_ingest.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/scrub.py
 
 lint: install

@@ -168,17 +168,18 @@ def up(
     logs.mkdir(exist_ok=True)
     supervisor = Supervisor(report=lambda line: console.print(f"[yellow]{line}"))
 
-    def start(name: str, args: list[str]) -> None:
+    def start(name: str, args: list[str], *, last: bool = False) -> None:
         def launch() -> subprocess.Popen[bytes]:
             with (logs / f"{name}.log").open("ab") as out:  # the child keeps its own copy
                 return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        supervisor.start(name, launch)
+        supervisor.start(name, launch, last=last)
 
     me = [sys.executable, "-m", "cli"]
     try:
         if _starts("temporal", settings, skipped):
-            start("temporal", _temporal_command(settings))
+            # The worker and the API talk to it as they shut down: stopped after them.
+            start("temporal", _temporal_command(settings), last=True)
             _wait_port("127.0.0.1", settings.temporal_port, "Temporal", supervisor)
         if _starts("smtp", settings, skipped):
             start("smtp", [*me, "smtp-sink"])

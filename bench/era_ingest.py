@@ -61,6 +61,7 @@ from common import (
     start_dev_server,
     tree_cpu,
 )
+from era_close import close_phase
 from sqlalchemy import Engine, insert
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -98,6 +99,7 @@ IDLE_QUEUE = "era-bench-no-worker"
 START_CONCURRENCY = 64
 INSERT_BATCH = 2000
 CHARGE = Decimal("150.00")
+UNKNOWN_CLAIM = 99_999_999  # a claim id no phase creates
 
 
 # ---------------------------------------------------------------- memory
@@ -152,17 +154,25 @@ def seed_claims(engine: Engine, *, count: int, first_id: int, service_date: date
 
 
 def build_835(ids: list[int], *, service_date: date, control_number: int) -> str:
-    """What the sandbox payer sends for these claims: each adjudicated by its rules (SANDBOX
-    pays the fee schedule), batched into one remittance for one payee."""
+    """What the sandbox payer sends for these claims (member W<id>, as seed_claims gives them):
+    each adjudicated by its rules (SANDBOX pays the fee schedule), batched into one remittance
+    for one payee."""
+    return build_835_for([(i, f"W{i:09d}") for i in ids], service_date=service_date,
+                         control_number=control_number)
+
+
+def build_835_for(claims: list[tuple[int, str]], *, service_date: date,
+                  control_number: int) -> str:
+    """build_835 for (claim id, member id) pairs."""
     rules = load_rules(PACKAGED_RULES)
     received = datetime.now(UTC)
     payments: list[ClaimPayment] = []
-    for claim_id in ids:
+    for claim_id, member_id in claims:
         claim = ReceivedClaim837(
             claim_type="professional",
             patient_control_number=patient_control_number(claim_id, 1),
             total_charge=CHARGE, frequency_code="1", place_of_service="11",
-            payer_id="SANDBOX", member_id=f"W{claim_id:09d}", patient_first_name="ANN",
+            payer_id="SANDBOX", member_id=member_id, patient_first_name="ANN",
             patient_last_name="LEE", billing_npi=BILLING_NPI, rendering_npi="1245319599",
             service_date=service_date, diagnoses=["E119", "I10"],
             lines=[ReceivedLine837(procedure="99214", modifiers=["25"], charge=CHARGE,
@@ -319,6 +329,7 @@ async def child_post(args: argparse.Namespace) -> dict[str, Any]:
         reset = reset_peak()
         before = rss_kib("VmRSS")
         cpu = time.process_time()
+        posted_at = time.time()
         started = time.perf_counter()
         response = await http.post("/api/v1/edi", content=body,
                                    headers={"content-type": "application/edi-x12"})
@@ -342,6 +353,7 @@ async def child_post(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(SIGNALLED_POLL_S)
     signalled = time.perf_counter() - started
     return {"ingest_s": elapsed, "signalled_s": signalled, "signal_s": clock.seconds,
+            "posted_at": posted_at,
             "api_cpu_s": cpu, "answer": answer,
             "rss_before_kib": before, "rss_growth_kib": peak - before if reset else -1}
 
@@ -391,6 +403,27 @@ async def one_file(engine: Engine, client: Client, settings: Settings, token: st
             "server_cpu_s": server_cpu, "rss_growth_mb": round(growth / 1024, 1), **parts}
 
 
+async def pathological(settings: Settings, client: Client, token: str, *,
+                       loops: int) -> dict[str, Any]:
+    """One claim loop repeated `loops` times for a claim nobody has: every CLP unmatched."""
+    service_date = date.today() - timedelta(days=10)
+    stray = [(UNKNOWN_CLAIM, f"W{UNKNOWN_CLAIM:09d}")]
+    text = build_835_for(stray * loops, service_date=service_date, control_number=3)
+    path = settings.data_dir / "era-pathological.x12"
+    path.write_text(text)
+    warm = settings.data_dir / "era-pathological-warm.x12"
+    warm.write_text(build_835_for(stray, service_date=service_date, control_number=4))
+    address = client.service_client.config.target_host
+    posted = await asyncio.to_thread(post_in_child, settings, address, token, path, warm)
+    answer = posted["answer"]
+    if answer["matched"] or answer["unmatched"] != loops:
+        raise SystemExit(f"the pathological file: matched {answer['matched']}, unmatched "
+                         f"{answer['unmatched']} of {loops}")
+    say(f"pathological: one claim loop x {loops} ({len(text) / 1e6:.1f} MB), all unmatched: "
+        f"answered in {posted['ingest_s']:.2f} s")
+    return posted
+
+
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reclaim-era-") as tmp:
         settings = bench_settings(Path(tmp), fresh_database(args.db, Path(tmp)),
@@ -413,6 +446,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                                        count=args.small, first_id=1, control_number=1)
                 big = await one_file(engine, env.client, settings, token, clock,
                                      count=args.n, first_id=args.small + 1, control_number=2)
+            strange = await pathological(settings, env.client, token, loops=args.loops)
+            address = env.client.service_client.config.target_host
+
+            def post(path: Path, warm: Path) -> dict[str, Any]:
+                return post_in_child(settings, address, token, path, warm)
+
+            closing = await close_phase(engine, env.client, settings, n=args.close,
+                                        workdir=Path(tmp), post=post, build=build_835_for)
         finally:
             await env.shutdown()
     extra = args.n - args.small
@@ -447,6 +488,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "rss_kib_per_extra_claim": (round((big["rss_growth_mb"] - small["rss_growth_mb"])
                                           * 1024 / extra, 2) if extra else None),
         "small_ratio": round(small["ingest_s"] / small["tokenize_s"], 2),
+        # One claim loop repeated --loops times, matching no claim: the answer's time.
+        "pathological_loops": args.loops,
+        "pathological_s": round(strange["ingest_s"], 3),
+        **closing,
         "database": settings.resolved_database_url.split(":", 1)[0],
         **machine(),
     }
@@ -460,14 +505,18 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="a PostgreSQL URL instead of SQLite")
     parser.add_argument("--inline-signals", type=int, default=None,
                         help="RECLAIM_EDI_INLINE_SIGNALS for the POST (default: the setting's)")
+    parser.add_argument("--loops", type=int, default=20_000,
+                        help="times the pathological file repeats its one unmatched claim")
+    parser.add_argument("--close", type=int, default=10_000,
+                        help="claims waiting for the 835 whose closing is timed")
     # The child process that posts one file (see the module's docstring).
     parser.add_argument("--post", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warm", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--temporal", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.n < 1 or args.small < 1:
-        parser.error("--n and --small must be positive")
+    if min(args.n, args.small, args.loops, args.close) < 1:
+        parser.error("--n, --small, --loops and --close must be positive")
     if args.inline_signals is not None and args.inline_signals < 0:
         parser.error("--inline-signals cannot be negative")
     sys.dont_write_bytecode = False  # as in throughput.py: bytecode cached as by default

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from api.deps import SESSION_COOKIE
-from reclaim.auth import hash_password, session_cookie, token_digest
+from reclaim.auth import hash_password, token_digest
 from reclaim.config import Settings
 from reclaim.db import get_engine, migrate
 from reclaim.denials.facts import refresh_denial_facts
@@ -45,6 +45,7 @@ from reclaim.models import (
     WorkItem,
     month_of,
 )
+from reclaim.sessions import start_session
 
 PAYERS = ("SANDBOX", "AETNA", "BCBSIL", "CIGNA", "MEDICARE", "UHC")
 LAST_NAMES = ("Lee", "Garcia", "Okafor", "Nguyen", "Smith", "Patel", "Kowalski", "Haddad",
@@ -259,6 +260,14 @@ def add_users(engine: Engine) -> dict[str, User]:
         return {u.username: u for u in s.exec(select(User)).all()}
 
 
+def sign_in(engine: Engine, user: User) -> str:
+    """A session as the sign-in page starts one: the cookie value a browser would carry."""
+    with Session(engine) as session:
+        cookie, _csrf = start_session(session=session, user=user)
+        session.commit()
+    return cookie
+
+
 # ---------------------------------------------------------------- timing
 
 
@@ -305,8 +314,7 @@ def run(url: str, tmp: Path, n: int, rounds: int) -> None:
     settings = Settings(data_dir=tmp, database_url=url, secret_key=SECRET,
                         smtp_host="127.0.0.1")
     app = create_app(settings)
-    manager = session_cookie(secret=SECRET, user=users["mona"])
-    coder = session_cookie(secret=SECRET, user=users["cora"])
+    manager, coder = sign_in(engine, users["mona"]), sign_in(engine, users["cora"])
     rng = random.Random(3)
     ids = [rng.randint(1, n) for _ in range(rounds)]
     paths: list[tuple[str, list[str], str]] = [

@@ -3,7 +3,9 @@
 A part that exits is started again after a back-off that doubles with each recent crash
 (`base_delay`, 2x, 4x, ... up to `max_delay`); `crash_limit` exits of one part within
 `crash_window` seconds is a crash loop: the supervisor stops and says which part. Ctrl-C
-(SIGINT) or SIGTERM stops every child, newest first, as `reclaim up` always did.
+(SIGINT) or SIGTERM stops every child: those the others need (`start(..., last=True)`: the
+embedded Temporal) once the rest have exited, and the rest together (each shuts down on its
+own, so one slow to finish does not hold the others up).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Child:
     crashes: deque[float] = field(default_factory=deque)
     restart_at: float | None = None
     restarts: int = 0
+    last: bool = False
 
 
 class Supervisor:
@@ -58,8 +61,9 @@ class Supervisor:
     def children(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
         return [(child.name, child.proc) for child in self.parts]
 
-    def start(self, name: str, launch: Launch) -> Child:
-        child = Child(name, launch, launch())
+    def start(self, name: str, launch: Launch, *, last: bool = False) -> Child:
+        """Start a part; `last`: the others need it, so it is stopped after them."""
+        child = Child(name, launch, launch(), last=last)
         self.parts.append(child)
         return child
 
@@ -106,19 +110,25 @@ class Supervisor:
             time.sleep(poll)
 
     def stop_all(self, timeout: float = 15) -> None:
-        """SIGTERM every running child, newest first; SIGKILL one that outlives `timeout`."""
-        for child in reversed(self.parts):
-            stop_process(child.proc, timeout)
+        """SIGTERM the children in two waves, each signalled newest first and all at once: the
+        parts nobody needs, then (once those have exited) the `last` ones. SIGKILL a child that
+        outlives `timeout` after its wave was signalled."""
+        for wave in (False, True):
+            stop_processes([c.proc for c in reversed(self.parts) if c.last is wave], timeout)
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
 
 
 def stop_on_signals() -> Callable[[], bool]:

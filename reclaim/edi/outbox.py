@@ -18,6 +18,7 @@ workflow task and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -221,10 +222,12 @@ def _answers(session: Session, claim_id: int, attempt: int) -> list[ClaimSignal]
 # ------------------------------------------------------------------ delivery
 
 
-async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: int = 32) -> int:
+async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: int = 32,
+                          on_signal: Callable[[], None] | None = None) -> int:
     """Signal each claim's workflow, claims side by side but each claim's answers in the order
     given (a 277CA before its 835, a reversal before the corrected payment); a claim whose
-    workflow is gone is logged, not fatal."""
+    workflow is gone is logged, not fatal. `on_signal` runs after each signal sent (an
+    activity's liveness heartbeat)."""
     gate = asyncio.Semaphore(limit)
     delivered = 0
     by_claim: dict[int, list[ClaimSignal]] = {}
@@ -239,6 +242,8 @@ async def deliver_signals(client: Client, signals: list[ClaimSignal], *, limit: 
                 try:
                     await handle.signal(EDI_EVENT_SIGNAL, signal.event)
                     delivered += 1
+                    if on_signal is not None:
+                        on_signal()
                 except RPCError as exc:
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
@@ -259,8 +264,11 @@ async def signal_file(client: Client, engine: Engine, file_id: int, *,
     holds its 10,000 signals at once), then the file marked signalled. The flag is the outbox:
     a failure part-way leaves the file to be signalled again, and workflows ignore an event
     they already have. `on_page` runs once a page is delivered, with the cursor of the next (None
-    once none is left: only the marking remains), for an activity to heartbeat; `after`, such a
-    cursor from an earlier attempt, skips the pages it delivered (None: all of them)."""
+    once none is left: only the marking remains), for an activity to heartbeat; while a page is
+    being sent it also runs after each signal with the page's own cursor (progress on a busy
+    server, where a page can take longer than a heartbeat timeout: the SDK throttles the
+    heartbeats themselves). `after`, such a cursor from an earlier attempt, skips the pages it
+    delivered (None: all of them)."""
     def page(start: SignalCursor) -> tuple[list[ClaimSignal], SignalCursor | None]:
         with session_scope(engine) as session:
             return signal_page(session=session, file_id=file_id, after=start)
@@ -271,9 +279,11 @@ async def signal_file(client: Client, engine: Engine, file_id: int, *,
 
     cursor: SignalCursor | None = after
     while cursor is not None:
-        signals, cursor = await asyncio.to_thread(page, cursor)
+        current = cursor
+        signals, cursor = await asyncio.to_thread(page, current)
         if signals:
-            await deliver_signals(client, signals)
+            await deliver_signals(client, signals, on_signal=None if on_page is None
+                                  else functools.partial(on_page, current))
         if on_page is not None:
             on_page(cursor)
     await asyncio.to_thread(mark)

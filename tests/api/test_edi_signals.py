@@ -308,8 +308,10 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
             with pytest.raises(WorkerDied):
                 await first.run(activities.signal_stored_file, request)
         # The 835 has no 999/277CA answers: an empty page of them, then the remittances' first
-        # page, each heartbeated as the next page's cursor; nothing for the page that failed.
-        assert beats == [[[1, 0]], [[1, 2]]]
+        # page, each heartbeated as the next page's cursor once sent, and after each signal
+        # while it is being sent with its own cursor (where a retry would resume: the page is
+        # not all sent yet); nothing for the page that failed.
+        assert beats == [[[1, 0]], [[1, 0]], [[1, 0]], [[1, 2]]]
         assert sent == [2]
         assert await counts() == [1, 1, 0, 0, 0]
         assert not signalled(engine, file_id)
@@ -323,7 +325,7 @@ async def test_a_retried_signalling_activity_resumes_after_the_last_page_it_sent
             with pytest.raises(WorkerDied):
                 await second.run(activities.signal_stored_file, request)
         assert await counts() == [1, 1, 1, 1, 1]  # from the start, the first two: 2
-        assert beats == [[[1, 4]], [None]]
+        assert beats == [[[1, 2]], [[1, 2]], [[1, 4]], [[1, 4]], [None]]
         assert not signalled(engine, file_id)
 
         third, beats = attempt(3, beats[-1])

@@ -40,7 +40,8 @@ def test_throughput_prints_its_figures_last() -> None:
 
 def test_era_ingest_prints_its_figures_last() -> None:
     # Over 20 signals the worker sends them: the small file is signalled inline, the big queued.
-    result = run_bench("era_ingest.py", "--n", "40", "--small", "10", "--inline-signals", "20")
+    result = run_bench("era_ingest.py", "--n", "40", "--small", "10", "--inline-signals", "20",
+                       "--loops", "60", "--close", "12")
     assert result["bench"] == "era_ingest"
     assert {"claims_per_s", "ratio"} <= result.keys()
     assert result["claims_per_s"] > 0
@@ -56,6 +57,32 @@ def test_era_ingest_prints_its_figures_last() -> None:
     assert result["ingest_s"] < result["signalled_s"]
     assert 0 < result["signal_s"] < result["signalled_s"]
     assert result["worker_cpu_s"] >= 0
+    # The pathological file answered; twelve claims closed after their 835, against as many
+    # bare workflows closing after their signal.
+    assert result["pathological_loops"] == 60
+    assert result["pathological_s"] > 0
+    assert result["close_n"] == 12
+    assert result["close_s"] > result["close_post_s"] > 0
+    assert result["close_bare_s"] > 0
+    assert result["close_ratio"] == pytest.approx(result["close_s"] / result["close_bare_s"],
+                                                  rel=0.01)
+
+
+def test_pages_prints_its_figures_last() -> None:
+    result = run_bench("pages.py", "--n", "300", "--rounds", "2")
+    assert result["bench"] == "pages"
+    assert set(result["p95_ms"]) >= {"/", "/work (coder)", "/claims/{id}", "/api/v1/claims"}
+    assert 0 < result["max_p95_ms"] == max(result["p95_ms"].values())
+
+
+def test_load_signs_its_clients_in_and_counts_every_answer() -> None:
+    result = run_bench("load.py", "--n", "300", "--clients", "4", "--requests", "6")
+    assert result["bench"] == "load"
+    assert (result["clients"], result["requests"]) == (4, 24)
+    # Every request answered 200 (a failed sign-in stops the bench before this).
+    assert result["errors"] == 0
+    assert set(result["by_path"]) == {"/claims", "/work", "/", "/api/v1/claims"}
+    assert 0 < result["p50_ms"] <= result["p95_ms"]
 
 
 def test_a_bad_size_is_refused_with_a_clear_message() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,6 +100,12 @@ def stop_stack(stack: RunningStack) -> int:
         except subprocess.TimeoutExpired:
             stack.process.kill()
     return stack.process.wait()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture

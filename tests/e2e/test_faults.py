@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningStack, free_port, start_stack, stop_stack
+from tests.e2e.conftest import RunningStack, free_port, listening, start_stack, stop_stack
 from tests.support import claim_doc
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,10 @@ def test_a_second_run_resumes_in_flight_claims(tmp_path: Path) -> None:
     ids = post_claims(stack, 3)
     for claim_id in ids:
         stack.wait_claim(claim_id, "accepted")
+    assert all(listening(port) for name, port in stack.ports.items() if name != "ui")
+    # Ctrl-C: once `reclaim up` has exited, no part of it is left listening.
     assert stop_stack(stack) == 0
+    assert [name for name, port in stack.ports.items() if listening(port)] == []
     stack = start_stack(tmp_path, extra=slow, database_url=url, ports=stack.ports)
     try:
         wait_all(stack, ids, "paid", timeout=90)

@@ -39,11 +39,11 @@ def test_a_crashed_child_is_restarted_after_a_doubling_back_off() -> None:
     run_until(supervisor, lambda: child.restarts >= 3)
     supervisor.stop_all()
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    # 0.2 s, 0.4 s, 0.8 s after each exit (plus the child's own run time)
+    # 0.2 s, 0.4 s, 0.8 s after each exit, plus the child's own run time (lower bounds only:
+    # a busy machine stretches the run time, never the back-off).
     assert gaps[0] >= 0.2
     assert gaps[1] >= 0.4
     assert gaps[2] >= 0.8
-    assert gaps[2] > gaps[0] + 0.4
     crashed = [line for line in lines if "exited" in line]
     assert crashed[0] == ("worker exited with code 3; restarting in 0.2s "
                           "(crash 1 of 10 allowed within 60s)")
@@ -102,22 +102,31 @@ def test_crashes_outside_the_window_do_not_count() -> None:
     supervisor.stop_all()
 
 
-def test_stop_all_terminates_children_newest_first(tmp_path: Path) -> None:
+def test_stop_all_stops_the_parts_together_and_temporal_after_them(tmp_path: Path) -> None:
+    """Each child notes when SIGTERM reaches it and when it is done (a second later, as a
+    worker finishing its tasks): the worker and the API are both told before either is done,
+    and Temporal, which they need while they shut down, only after both are."""
     order = tmp_path / "order"
     code = ("import signal, sys, time\n"
+            "def note(what):\n"
+            f"    open({str(order)!r}, 'a').write(what + ' ' + sys.argv[1] + '\\n')\n"
             "def bye(*_):\n"
-            f"    open({str(order)!r}, 'a').write(sys.argv[1] + '\\n'); sys.exit(0)\n"
+            "    note('told'); time.sleep(1); note('done'); sys.exit(0)\n"
             "signal.signal(signal.SIGTERM, bye)\n"
             "print('ready', flush=True)\n"
             "time.sleep(30)\n")
     supervisor = Supervisor(report=lambda _: None)
     for name in ("temporal", "worker", "api"):
         child = supervisor.start(name, functools.partial(
-            subprocess.Popen, [sys.executable, "-c", code, name], stdout=subprocess.PIPE))
+            subprocess.Popen, [sys.executable, "-c", code, name], stdout=subprocess.PIPE),
+            last=name == "temporal")
         assert child.proc.stdout is not None
         assert child.proc.stdout.readline() == b"ready\n"
-    supervisor.stop_all(timeout=5)
-    assert order.read_text().split() == ["api", "worker", "temporal"]
+    supervisor.stop_all(timeout=10)
+    lines = order.read_text().splitlines()
+    assert sorted(lines[:2]) == ["told api", "told worker"]
+    assert sorted(lines[2:4]) == ["done api", "done worker"]
+    assert lines[4:] == ["told temporal", "done temporal"]
     assert all(proc.returncode == 0 for _, proc in supervisor.children)
 
 
