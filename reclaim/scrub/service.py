@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 
 from contracts.enums import SUBMITTED_STATUSES
 from contracts.messages import ScrubOutcome
+from reclaim import payers
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import SqlCodeEdits
 from reclaim.models import Claim
 from reclaim.scrub import ScrubContext, scrub
-from reclaim.scrub.payer_rules import load_payer_rules
 
 # The claims already submitted for the same member, billing provider and date of service (a
 # duplicate's candidates), built once: it runs for every claim scrubbed. Claim ids start at 1,
@@ -45,7 +45,7 @@ def scrub_document(
         return any(_codes(other) == wanted for other in others)
 
     context = ScrubContext(
-        payer=load_payer_rules(document.payer_id),
+        payer=payers.scrub_rules(session=session, payer_id=document.payer_id),
         today=today or date.today(),
         edits=SqlCodeEdits(session),
         is_duplicate=is_duplicate,
