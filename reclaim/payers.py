@@ -277,7 +277,7 @@ _ADDRESS_COLUMNS = {"name": "appeals_name", "line1": "appeals_line1", "line2": "
                     "city": "appeals_city", "state": "appeals_state", "zip": "appeals_zip"}
 
 
-def _payer_of_row(values: dict[str, str]) -> dict[str, Any]:
+def payer_of_row(values: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in NewPayer.model_fields:
         value = values.get(name, "")
@@ -305,7 +305,7 @@ def import_csv(*, session: Session, text: str, author: str) -> ImportReport:
             continue
         note = values.get("note") or "imported from CSV"
         try:
-            payer_data = _payer_of_row(values)
+            payer_data = payer_of_row(values)
             if latest_version(session=session, payer_id=values["payer_id"]) is None:
                 create_payer(session=session, payer=NewPayer.model_validate(payer_data),
                              author=author, note=note)
@@ -316,8 +316,7 @@ def import_csv(*, session: Session, text: str, author: str) -> ImportReport:
             _, changed = update_payer(session=session, payer_id=values["payer_id"],
                                       change=change, author=author, note=note,
                                       fields=set(payer_data))
-            if changed:
-                report.updated.append(values["payer_id"])
+            (report.updated if changed else report.unchanged).append(values["payer_id"])
         except ValidationError as exc:
             report.errors += validation_errors(line, exc, address_columns=_ADDRESS_COLUMNS)
         except PayerError as exc:

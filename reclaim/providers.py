@@ -20,8 +20,9 @@ from reclaim.claims.schemas import Address, Strict
 from reclaim.models import DirectoryProvider, utcnow
 from reclaim.scrub.rules.parties import npi_is_valid
 
-# NUCC Health Care Provider Taxonomy: 10 characters, the last an X (207Q00000X, 261QP2300X).
-TAXONOMY = re.compile(r"[0-9]{3}[0-9A-Z]{6}X")
+# NUCC Health Care Provider Taxonomy: 10 characters, 3 digits then 7 digits or capital letters
+# (207Q00000X, 261QP2300X; a few older codes end in another letter, such as 203BF0100Y).
+TAXONOMY = re.compile(r"[0-9]{3}[0-9A-Z]{7}")
 CSV_COLUMNS = ("npi", "name", "first_name", "last_name", "taxonomy", "tax_id", "address_line1",
                "address_line2", "city", "state", "zip", "billing_npi", "active_from", "active_to")
 
@@ -77,7 +78,7 @@ class ProviderFields(Strict):
         value = value.upper()
         if not TAXONOMY.fullmatch(value):
             raise ValueError(f"taxonomy {value!r} is not a NUCC taxonomy code: 10 characters, "
-                             "3 digits, 6 digits or capital letters, then X (such as 207Q00000X)")
+                             "3 digits then 7 digits or capital letters (such as 207Q00000X)")
         return value
 
     @field_validator("tax_id")
@@ -144,8 +145,14 @@ def list_providers(*, session: Session) -> list[DirectoryProvider]:
         col(DirectoryProvider.billing_npi).is_not(None), col(DirectoryProvider.npi))).all())
 
 
+_COMPARED = ("name", "first_name", "last_name", "taxonomy", "tax_id", "address", "billing_npi",
+             "active_from", "active_to")
+
+
 def _apply(session: Session, row: DirectoryProvider, fields: ProviderFields,
-           names: set[str]) -> None:
+           names: set[str]) -> bool:
+    """Set the named fields on the row and check it; whether anything changed."""
+    before = tuple(getattr(row, n) for n in _COMPARED)
     for name in names:
         value = getattr(fields, name)
         if name == "address":
@@ -172,7 +179,10 @@ def _apply(session: Session, row: DirectoryProvider, fields: ProviderFields,
             raise ProviderError("billing_npi", f"NPI {row.billing_npi} is itself a rendering "
                                                "provider, not a billing provider")
     row.role = "rendering" if row.billing_npi else "billing"
-    row.updated_at = utcnow()
+    changed = before != tuple(getattr(row, n) for n in _COMPARED)
+    if changed:
+        row.updated_at = utcnow()
+    return changed
 
 
 def create_provider(*, session: Session, provider: NewProvider) -> DirectoryProvider:
@@ -186,24 +196,28 @@ def create_provider(*, session: Session, provider: NewProvider) -> DirectoryProv
 
 
 def update_provider(*, session: Session, npi: str, change: ProviderFields,
-                    fields: set[str] | None = None) -> DirectoryProvider:
-    """Change the named fields (by default those the change set; an explicit null clears)."""
+                    fields: set[str] | None = None) -> tuple[DirectoryProvider, bool]:
+    """Change the named fields (by default those the change set; an explicit null clears).
+    The row, and whether anything changed."""
     row = session.get(DirectoryProvider, npi)
     if row is None:
         raise ProviderNotFound(f"NPI {npi} is not in the directory")
     names = fields if fields is not None else set(change.model_fields_set)
-    _apply(session, row, change, names & set(ProviderFields.model_fields))
+    changed = _apply(session, row, change, names & set(ProviderFields.model_fields))
     session.add(row)
     session.flush()
-    return row
+    return row, changed
 
 
-def upsert_provider(*, session: Session, provider: NewProvider) -> tuple[DirectoryProvider, bool]:
-    """Add the provider, or make the one on file say exactly this. Whether it was new."""
+def upsert_provider(*, session: Session, provider: NewProvider) -> str:
+    """Add the provider, or make the one on file say exactly this: created, updated or
+    unchanged."""
     if session.get(DirectoryProvider, provider.npi) is None:
-        return create_provider(session=session, provider=provider), True
-    names = set(ProviderFields.model_fields)
-    return update_provider(session=session, npi=provider.npi, change=provider, fields=names), False
+        create_provider(session=session, provider=provider)
+        return "created"
+    _, changed = update_provider(session=session, npi=provider.npi, change=provider,
+                                 fields=set(ProviderFields.model_fields))
+    return "updated" if changed else "unchanged"
 
 
 def active_on(row: DirectoryProvider, day: date) -> bool:
@@ -226,6 +240,7 @@ class RowError(BaseModel):
 class ImportReport(BaseModel):
     created: list[str] = Field(default_factory=list)
     updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
     errors: list[RowError] = Field(default_factory=list)
 
 
@@ -245,7 +260,7 @@ def validation_errors(row: int, exc: ValidationError, *,
     return out
 
 
-def _provider_of_row(values: dict[str, str]) -> dict[str, Any]:
+def provider_of_row(values: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {k: v for k, v in values.items()
                             if k in NewProvider.model_fields and v}
     address = {"line1": values.get("address_line1", ""), "line2": values.get("address_line2"),
@@ -293,17 +308,17 @@ def import_csv(*, session: Session, text: str) -> ImportReport:
                 break
         else:
             try:
-                parsed.append((line, NewProvider.model_validate(_provider_of_row(values))))
+                parsed.append((line, NewProvider.model_validate(provider_of_row(values))))
             except ValidationError as exc:
                 report.errors += validation_errors(line, exc, address_columns=_ADDRESS_COLUMNS)
     parsed.sort(key=lambda item: item[1].billing_npi is not None)
     for line, provider in parsed:
         try:
             with session.begin_nested():
-                _, new = upsert_provider(session=session, provider=provider)
+                outcome = upsert_provider(session=session, provider=provider)
         except ProviderError as exc:
             report.errors.append(RowError(row=line, column=exc.field, message=exc.message))
             continue
-        (report.created if new else report.updated).append(provider.npi)
+        getattr(report, outcome).append(provider.npi)
     report.errors.sort(key=lambda e: e.row)
     return report
