@@ -18,7 +18,7 @@ MAX_CSV_BYTES = 1_000_000
 
 def _unprocessable(field: str, message: str) -> HTTPException:
     # The same shape as a validation error (api/errors.py): the field is named.
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"{field}: {message}")
+    return HTTPException(422, detail=f"{field}: {message}")
 
 
 @router.get("/providers")
