@@ -416,9 +416,10 @@ def _import_csv(file: Path, kind: str, run: Callable[[Session, str], ImportRepor
                      detail=f"{file.name}: {len(report.created)} added, "
                             f"{len(report.updated)} updated, {len(report.errors)} errors")
     console.print(f"{file}: {len(report.created)} added, {len(report.updated)} updated, "
-                  f"{len(report.unchanged)} unchanged, {len(report.errors)} rows refused")
+                  f"{len(report.unchanged)} unchanged, {len(report.errors)} rows refused",
+                  soft_wrap=True, highlight=False)
     for error in report.errors:
-        console.print(f"  [red]{error}", highlight=False)
+        console.print(f"  {error}", style="red", soft_wrap=True, highlight=False, markup=False)
     if report.errors:
         raise typer.Exit(1)
 
