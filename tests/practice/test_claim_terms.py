@@ -101,3 +101,41 @@ def test_a_payer_never_entered_gets_payers_toml_and_keeps_it(fresh_engine: Engin
         row = s.get(Claim, claim_id)
         assert row is not None
         assert row.payer_terms_version == 0  # the shipped default, recorded as it was
+
+
+def test_the_appeal_letter_uses_the_terms_the_claim_was_submitted_under(
+        fresh_engine: Engine) -> None:
+    from contracts.messages import LetterRequest
+    from reclaim.models import WorkItem
+    from reclaim.work.items import attach_appeal_letter
+    from tests.factories import add_denial, add_item, add_remittance
+
+    with Session(fresh_engine) as s:
+        payers.create_payer(session=s, author="mona", payer=payers.NewPayer.model_validate({
+            "payer_id": "PLANID12345", "name": "R&R Health Plan", "timely_filing_days": 180,
+            "appeal_windows": [45, 60],
+            "appeals_address": {"name": "Appeals Unit", "line1": "PO Box 4400",
+                                "city": "Las Vegas", "state": "NV", "zip": "89101"}}))
+        claim = add_claim(s, payer="PLANID12345", service_date=SERVICE)
+        payers.claim_terms(session=s, claim=claim)  # submitted: the terms recorded
+        payers.update_payer(session=s, payer_id="PLANID12345", author="mona",
+                            change=payers.TermsFields(appeal_windows=[365], appeals_address=None),
+                            fields={"appeal_windows", "appeals_address"})
+        remittance = add_remittance(s, claim, paid="0")
+        remittance.payment_date = date(2026, 11, 1)
+        denial = add_denial(s, claim, remittance, created_at=datetime(2026, 11, 2, tzinfo=UTC),
+                            carc="50", route="appeal")
+        item = add_item(s, claim, queue="appeal")
+        s.flush()
+        assert claim.id is not None
+        assert item.id is not None
+        assert denial.id is not None
+        attach_appeal_letter(session=s, request=LetterRequest(
+            claim_id=claim.id, work_item_id=item.id, denial_ids=[denial.id]))
+        s.flush()
+        row = s.get(WorkItem, item.id)
+        assert row is not None
+        html = row.data["letter_html"]
+    assert "PO Box 4400" in html
+    assert "Las Vegas, NV 89101" in html
+    assert "December 16, 2026" in html or "2026-12-16" in html  # 45 days after 2026-11-01
