@@ -194,7 +194,20 @@ def modifier_rules(payer_id: str) -> list[ModifierRule]:
     ]
 
 
+def is_known(*, session: Session, payer_id: str) -> bool:
+    """On file, or shipped in payers.toml (version 0 until it is first changed)."""
+    return payer_id in known_payers() or latest_version(session=session,
+                                                        payer_id=payer_id) is not None
+
+
 def list_payers(*, session: Session) -> list[PayerTerms]:
+    """Every payer on file (its newest version), and payers.toml's not stored yet."""
+    stored = _stored_payers(session)
+    shipped = [default_terms(p) for p in known_payers() if p not in {t.payer_id for t in stored}]
+    return sorted(stored + shipped, key=lambda t: t.payer_id)
+
+
+def _stored_payers(session: Session) -> list[PayerTerms]:
     newest = (select(PayerTermsVersion.payer_id, func.max(PayerTermsVersion.version).label("v"))
               .group_by(col(PayerTermsVersion.payer_id)).subquery())
     rows = session.exec(
@@ -227,8 +240,9 @@ def _save(session: Session, terms: PayerTerms, *, version: int, author: str,
 
 def create_payer(*, session: Session, payer: NewPayer, author: str,
                  note: str = "") -> PayerTermsVersion:
-    if latest_version(session=session, payer_id=payer.payer_id) is not None:
-        raise PayerExists("payer_id", f"payer {payer.payer_id} is already on file: PATCH it")
+    if is_known(session=session, payer_id=payer.payer_id):
+        raise PayerExists("payer_id", f"payer {payer.payer_id} is already on file (or shipped "
+                                      "in payers.toml): PATCH it")
     base = default_terms(payer.payer_id).model_dump()
     given = payer.model_dump(exclude_none=True)
     terms = PayerTerms.model_validate({**base, **given})
@@ -241,6 +255,10 @@ def update_payer(*, session: Session, payer_id: str, change: TermsFields, author
     """A new version with the named fields changed (an explicit null clears an optional one).
     Whether anything changed: the same terms again store no new version."""
     current = latest_version(session=session, payer_id=payer_id)
+    if current is None and payer_id in known_payers():
+        # payers.toml's payer, changed for the first time: its shipped terms become version 1.
+        current = _save(session, default_terms(payer_id), version=1, author=SHIPPED,
+                        note="the shipped default of reclaim/scrub/payers.toml")
     if current is None:
         raise PayerNotFound(f"payer {payer_id} is not on file")
     names = (fields if fields is not None else set(change.model_fields_set)) & set(
@@ -306,7 +324,7 @@ def import_csv(*, session: Session, text: str, author: str) -> ImportReport:
         note = values.get("note") or "imported from CSV"
         try:
             payer_data = payer_of_row(values)
-            if latest_version(session=session, payer_id=values["payer_id"]) is None:
+            if not is_known(session=session, payer_id=values["payer_id"]):
                 create_payer(session=session, payer=NewPayer.model_validate(payer_data),
                              author=author, note=note)
                 report.created.append(values["payer_id"])

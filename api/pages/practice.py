@@ -182,9 +182,9 @@ async def payers_add(request: Request, session: SessionDep, user: PageSetup) -> 
 def _payer_page(request: Request, session: Session, payer_id: str, *,
                 values: dict[str, str] | None = None, problems: list[str] | None = None,
                 status_code: int = 200) -> HTMLResponse:
-    versions = payers.history(session=session, payer_id=payer_id)
-    if not versions:
+    if not payers.is_known(session=session, payer_id=payer_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"payer {payer_id} is not on file")
+    versions = payers.history(session=session, payer_id=payer_id)
     terms = payers.terms_for(payer_id, session=session)
     return render(request, "pages/payer.html", payers_context(
         session, terms=terms, versions=versions, values=values or _payer_values(terms),

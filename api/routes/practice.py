@@ -129,10 +129,11 @@ def get_payers(session: SessionDep, _user: Reader) -> dict[str, Any]:
 
 @router.get("/payers/{payer_id}")
 def get_payer(payer_id: str, session: SessionDep, _user: Reader) -> dict[str, Any]:
-    """The terms in force and every version (newest first: who changed what, when)."""
-    versions = payers.history(session=session, payer_id=payer_id)
-    if not versions:
+    """The terms in force and every version (newest first: who changed what, when); a payer of
+    payers.toml never changed is version 0 with no history."""
+    if not payers.is_known(session=session, payer_id=payer_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"payer {payer_id} is not on file")
+    versions = payers.history(session=session, payer_id=payer_id)
     terms = payers.terms_for(payer_id, session=session)
     return {**terms.model_dump(mode="json"),
             "history": [VersionView.of(v).model_dump(mode="json") for v in versions]}

@@ -49,13 +49,27 @@ def test_a_payer_is_added_with_its_terms(api: TestClient) -> None:
     assert [v["version"] for v in one["history"]] == [1]
     assert one["history"][0]["author"] == "mona"
     listed = api.get("/api/v1/payers", headers=CODER).json()["payers"]
-    assert [p["payer_id"] for p in listed] == ["PLANID12345"]
+    assert [(p["payer_id"], p["version"]) for p in listed] == [
+        ("ACMEHEALTH", 0), ("MCAREDEMO", 0), ("PLANID12345", 1), ("SANDBOX", 0)]
     assert api.get("/api/v1/payers/NOPE", headers=CODER).status_code == 404
 
 
 def test_a_known_payer_is_409(api: TestClient) -> None:
     assert api.post("/api/v1/payers", json=RR, headers=MANAGER).status_code == 201
     assert api.post("/api/v1/payers", json=RR, headers=MANAGER).status_code == 409
+    shipped = {**RR, "payer_id": "ACMEHEALTH"}  # in payers.toml: PATCH it
+    assert api.post("/api/v1/payers", json=shipped, headers=MANAGER).status_code == 409
+
+
+def test_a_shipped_payer_is_version_0_until_its_first_change(api: TestClient) -> None:
+    shipped = api.get("/api/v1/payers/ACMEHEALTH", headers=CODER).json()
+    assert (shipped["version"], shipped["history"], shipped["appeal_windows"]) == (0, [], [180])
+    patched = api.patch("/api/v1/payers/ACMEHEALTH", json={"follow_up_days": [30]},
+                        headers=MANAGER).json()
+    assert (patched["version"], patched["follow_up_days"]) == (2, [30])
+    history = api.get("/api/v1/payers/ACMEHEALTH", headers=CODER).json()["history"]
+    assert [(v["version"], v["author"]) for v in history] == [(2, "mona"), (1, "payers.toml")]
+    assert history[1]["terms"]["follow_up_days"] == []
 
 
 @pytest.mark.parametrize(
