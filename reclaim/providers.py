@@ -285,12 +285,20 @@ def read_csv_rows(text: str, known: tuple[str, ...]) -> tuple[list[tuple[int, di
     if unknown:
         return [], [RowError(row=1, column=unknown[0],
                              message=f"unknown column; the columns are {', '.join(known)}")]
-    rows = []
-    for raw in reader:
-        values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
-        if any(values.values()):
-            rows.append((reader.line_num, values))
-    return rows, []
+    rows: list[tuple[int, dict[str, str]]] = []
+    problems: list[RowError] = []
+    try:
+        for raw in reader:
+            if None in raw:  # more cells than the header has columns
+                problems.append(RowError(row=reader.line_num, column="(row)",
+                                         message=f"more cells than the {len(header)} columns"))
+                continue
+            values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+            if any(values.values()):
+                rows.append((reader.line_num, values))
+    except csv.Error as exc:  # an unclosed quote over a field too big, say: the rest is unread
+        problems.append(RowError(row=reader.line_num, column="(row)", message=f"not CSV: {exc}"))
+    return rows, problems
 
 
 def import_csv(*, session: Session, text: str) -> ImportReport:

@@ -178,6 +178,14 @@ def test_bad_rows_are_reported_by_row_and_column_and_the_good_ones_go_in(app: Fa
         assert str(report.errors[0]).startswith("row 3, column npi: NPI 1234567890")
 
 
+def test_a_row_with_too_many_cells_is_refused_and_the_rest_read(app: FastAPI) -> None:
+    text = "npi,name\n1234567893,Clinic,extra\n1912301953,Ben Kildare Service\n"
+    with Session(app.state.engine) as s:
+        report = providers.import_csv(session=s, text=text)
+    assert [(e.row, e.column) for e in report.errors] == [(2, "(row)")]
+    assert report.created == ["1912301953"]
+
+
 def test_a_csv_with_an_unknown_column_is_refused_at_its_header(app: FastAPI) -> None:
     with Session(app.state.engine) as s:
         report = providers.import_csv(session=s, text="npi,nmae\n1234567893,X\n")
