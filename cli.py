@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from reclaim.models import User
+    from reclaim.providers import ImportReport
 
 app = typer.Typer(help="Reclaim: denial management on Temporal.", no_args_is_help=True)
 claims_app = typer.Typer(help="Claims.", no_args_is_help=True)
@@ -34,7 +35,11 @@ codes_app = typer.Typer(help="Code sets: NCCI edits and MUE limits from CMS file
                         no_args_is_help=True)
 app.add_typer(claims_app, name="claims")
 app.add_typer(users_app, name="users")
+providers_app = typer.Typer(help="The practice's provider directory.", no_args_is_help=True)
+payers_app = typer.Typer(help="The payers and their terms.", no_args_is_help=True)
 app.add_typer(codes_app, name="codes")
+app.add_typer(providers_app, name="providers")
+app.add_typer(payers_app, name="payers")
 console = Console()
 PARTS = ("temporal", "smtp", "payer", "worker", "api")
 
@@ -393,6 +398,52 @@ def claims_load(file: Path) -> None:
         console.print(f"  refused {line}")
     if refused:
         raise typer.Exit(1)
+
+
+def _import_csv(file: Path, kind: str, run: Callable[[Session, str], ImportReport]) -> None:
+    from reclaim import audit
+    from reclaim.db import get_engine, session_scope
+    from reclaim.db import migrate as run_migrations
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{file}: {exc}") from exc
+    settings = _settings()
+    run_migrations(settings.resolved_database_url)
+    with session_scope(get_engine(settings.resolved_database_url)) as session:
+        report = run(session, text)
+        audit.record(session=session, user="cli", action=f"import_{kind}",
+                     detail=f"{file.name}: {len(report.created)} added, "
+                            f"{len(report.updated)} updated, {len(report.errors)} errors")
+    console.print(f"{file}: {len(report.created)} added, {len(report.updated)} updated, "
+                  f"{len(report.unchanged)} unchanged, {len(report.errors)} rows refused",
+                  soft_wrap=True, highlight=False)
+    for error in report.errors:
+        console.print(f"  {error}", style="red", soft_wrap=True, highlight=False, markup=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@providers_app.command("import")
+def providers_import(file: Path) -> None:
+    """Import a providers CSV (columns of docs/examples/providers.csv): each row added, or
+    updated by its NPI; each bad row reported by row and column (the good ones go in)."""
+    from reclaim import providers
+
+    _import_csv(file, "providers",
+                lambda session, text: providers.import_csv(session=session, text=text))
+
+
+@payers_app.command("import")
+def payers_import(file: Path) -> None:
+    """Import a payers CSV (columns of docs/examples/payers.csv): a new payer added, a known
+    one given a new version of its terms when they differ; each bad row reported."""
+    from reclaim import payers
+
+    _import_csv(file, "payers",
+                lambda session, text: payers.import_csv(session=session, text=text,
+                                                        author="cli"))
 
 
 @app.command("import-era")

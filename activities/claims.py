@@ -67,7 +67,7 @@ class ClaimActivities:
     def load_claim_context(self, claim_id: int) -> ClaimContext:
         with session_scope(self.engine) as session:
             claim = _claim(session, claim_id)
-            terms = payers.terms_for(claim.payer_id)
+            terms = payers.claim_terms(session=session, claim=claim)
             filing = datetime.combine(claim.service_date, time(), tzinfo=UTC) + timedelta(
                 days=terms.timely_filing_days
             )
@@ -78,7 +78,9 @@ class ClaimActivities:
                 max_attempts=terms.max_attempts,
                 ack_deadline=s.payer_ack_after,
                 status_deadline=s.payer_ack_after,
-                adjudication_deadline=s.payer_follow_up_after,
+                # The payer's follow-up schedule, when it has one: ask first on its first day.
+                adjudication_deadline=timedelta(days=terms.follow_up_days[0])
+                if terms.follow_up_days else s.payer_follow_up_after,
                 remind_after=s.work_item_remind_after,
                 escalate_after=s.work_item_escalate_after,
                 timely_filing_deadline=filing,
@@ -156,7 +158,7 @@ class ClaimActivities:
                 attempt=request.attempt,
                 frequency_code=request.frequency_code,
                 original_reference=request.original_reference,
-                payer_name=payers.terms_for(claim.payer_id).name,
+                payer_name=payers.claim_terms(session=session, claim=claim).name,
                 partners=self.partners,
             )
             ref = SubmissionRef(
@@ -192,7 +194,7 @@ class ClaimActivities:
                 attempt=request.attempt,
                 remittance_id=request.remittance_id,
                 table=current_table(session=session),
-                max_attempts=payers.terms_for(claim.payer_id).max_attempts,
+                max_attempts=payers.claim_terms(session=session, claim=claim).max_attempts,
                 modifier_rules=payers.modifier_rules(claim.payer_id),
             )
 
@@ -206,7 +208,7 @@ class ClaimActivities:
                 attempt=request.attempt,
                 denial_ids=request.denial_ids,
                 table=current_table(session=session),
-                max_attempts=payers.terms_for(claim.payer_id).max_attempts,
+                max_attempts=payers.claim_terms(session=session, claim=claim).max_attempts,
                 modifier_rules=payers.modifier_rules(claim.payer_id),
             )
 

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from api import errors, pages
 from api.limits import RejectNulBytes, RequestSizeLimits, default_limits
-from api.routes import claims, edi, metrics, prometheus, users, work_items
+from api.routes import claims, edi, metrics, practice, prometheus, users, work_items
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
 from reclaim.db import get_engine
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
     def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (claims, edi, work_items, users, metrics):
+    for module in (claims, edi, work_items, users, metrics, practice):
         app.include_router(module.router)
     app.include_router(prometheus.metrics_router())
     pages.install(app)

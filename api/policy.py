@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, Permission] = {
     "dashboard": Permission(("manager",), "the dashboard and its KPIs"),
     "manage": Permission(("manager",), "assign work, decide appeals, edit routing, read the "
                                        "audit log"),
+    "setup": Permission(("manager",), "set up the practice: add and change its providers "
+                                      "and payers (pages and API), import them from CSV"),
     "users": Permission((), "manage users"),
 }
 
@@ -94,6 +96,24 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/admin/routing"): "manage",
     ("GET", "/admin/audit"): "manage",
     ("GET", "/api/v1/audit"): "manage",
+    ("GET", "/api/v1/providers"): "signed_in",
+    ("GET", "/api/v1/providers/{npi}"): "signed_in",
+    ("POST", "/api/v1/providers"): "setup",
+    ("PATCH", "/api/v1/providers/{npi}"): "setup",
+    ("POST", "/api/v1/providers/import"): "setup",
+    ("GET", "/api/v1/payers"): "signed_in",
+    ("GET", "/api/v1/payers/{payer_id}"): "signed_in",
+    ("POST", "/api/v1/payers"): "setup",
+    ("PATCH", "/api/v1/payers/{payer_id}"): "setup",
+    ("POST", "/api/v1/payers/import"): "setup",
+    ("GET", "/admin/providers"): "setup",
+    ("POST", "/admin/providers"): "setup",
+    ("GET", "/admin/providers/{npi}"): "setup",
+    ("POST", "/admin/providers/{npi}"): "setup",
+    ("GET", "/admin/payers"): "setup",
+    ("POST", "/admin/payers"): "setup",
+    ("GET", "/admin/payers/{payer_id}"): "setup",
+    ("POST", "/admin/payers/{payer_id}"): "setup",
     ("GET", "/admin/users"): "users",
     ("POST", "/admin/users"): "users",
     ("POST", "/api/v1/users"): "users",

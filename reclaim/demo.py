@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from reclaim import payers
 from reclaim.auth import create_user
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.models import Claim, DirectoryProvider, User
+from reclaim.providers import NewProvider, create_provider
 
 DEMO_PASSWORD = "reclaim-demo"
 DEMO_USERS = (
@@ -112,15 +114,23 @@ def needs_demo(session: Session) -> bool:
 
 
 def seed_people(session: Session) -> list[tuple[str, str]]:
-    """Demo users (password `reclaim-demo`) and the provider directory. Returns the logins."""
+    """Demo users (password `reclaim-demo`), the provider directory (the practice and its
+    rendering provider) and the payers of payers.toml. Returns the logins."""
     logins = []
     for username, role in DEMO_USERS:
         if session.exec(select(User).where(User.username == username)).first() is None:
             create_user(session=session, username=username, role=role, password=DEMO_PASSWORD,
                         email=f"{username}@clinic.test")
         logins.append((username, role))
-    if session.get(DirectoryProvider, RENDERING["npi"]) is None:
-        session.add(DirectoryProvider(npi=RENDERING["npi"], first_name=RENDERING["first_name"],
-                                      last_name=RENDERING["last_name"],
-                                      billing_npi=BILLING["npi"]))
+    # Through the directory's own service, as a practice's CSV import or the page would.
+    for provider in (
+        NewProvider(npi=BILLING["npi"], name=BILLING["name"], tax_id=BILLING["tax_id"],
+                    taxonomy="207Q00000X", address=BILLING["address"]),
+        NewProvider(npi=RENDERING["npi"], first_name=RENDERING["first_name"],
+                    last_name=RENDERING["last_name"], taxonomy="207Q00000X",
+                    billing_npi=BILLING["npi"]),
+    ):
+        if session.get(DirectoryProvider, provider.npi) is None:
+            create_provider(session=session, provider=provider)
+    payers.seed_shipped(session=session)
     return logins

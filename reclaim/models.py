@@ -86,6 +86,10 @@ class Claim(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # The payer's terms in force when the claim was submitted (reclaim/payers.py): its
+    # deadlines are computed from these, whatever the payer's record says later.
+    payer_terms_version: int | None = None
+    payer_terms: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Denial facts, recomputed from the denial and remittance rows by
     # reclaim.denials.facts.refresh_denial_facts whenever either changes (null: never denied):
     # when the claim was first denied, what remittances after that first denial paid, and
@@ -306,13 +310,37 @@ class ClearinghouseCursor(SQLModel, table=True):
 
 
 class DirectoryProvider(SQLModel, table=True):
-    """The practice's provider directory: who renders under which billing NPI."""
+    """The practice's provider directory: who renders under which billing NPI (written through
+    reclaim/providers.py: the API, the managers' page, the CSV import and the demo data)."""
 
     npi: str = Field(primary_key=True, max_length=10)
-    first_name: str = Field(max_length=35)
-    last_name: str = Field(max_length=60)
+    # An organisation has a name; a person a first and last name (either is enough).
+    name: str | None = Field(default=None, max_length=60)
+    first_name: str = Field(default="", max_length=35)
+    last_name: str = Field(default="", max_length=60)
     billing_npi: str | None = Field(default=None, max_length=10, index=True)
     role: str = Field(default="rendering", max_length=16)
+    taxonomy: str | None = Field(default=None, max_length=10)
+    tax_id: str | None = Field(default=None, max_length=9)
+    address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    active_from: date | None = None
+    active_to: date | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PayerTermsVersion(SQLModel, table=True):
+    """A payer's business terms as managers set them: every change is a new version (who, when,
+    why); the newest version of a payer is in force (reclaim/payers.py)."""
+
+    __table_args__ = (UniqueConstraint("payer_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payer_id: str = Field(max_length=80, index=True)
+    version: int
+    created_at: datetime = Field(default_factory=utcnow)
+    author: str = Field(max_length=80)
+    note: str = Field(default="", max_length=500)
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class AuditEntry(SQLModel, table=True):

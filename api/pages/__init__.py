@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.pages import admin, auth, claims, correction, dashboard, files, mail, printouts, work
+from api.pages import (
+    admin,
+    auth,
+    claims,
+    correction,
+    dashboard,
+    files,
+    mail,
+    practice,
+    printouts,
+    work,
+)
 from api.pages.render import (
     STATIC_DIR,
     LoginRequired,
@@ -20,7 +31,7 @@ from api.pages.render import (
 )
 
 # FastAPI matches routes in the order they were included.
-AREAS = (auth, dashboard, work, claims, correction, printouts, mail, files, admin)
+AREAS = (auth, dashboard, work, claims, correction, printouts, mail, files, admin, practice)
 
 
 def install(app: FastAPI) -> None:

@@ -193,6 +193,7 @@ def page_allow(permission: str) -> Callable[[User], User]:
 
 PageManager = Annotated[User, Depends(page_allow("manage"))]
 PageDashboard = Annotated[User, Depends(page_allow("dashboard"))]
+PageSetup = Annotated[User, Depends(page_allow("setup"))]
 PageAdmin = Annotated[User, Depends(page_allow("users"))]
 
 

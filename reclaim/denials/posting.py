@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -33,10 +34,17 @@ from reclaim.models import Claim, Denial, DirectoryProvider, Remittance, utcnow
 from reclaim.x12.models import ClaimPayment
 
 
-def provider_directory(session: Session) -> ProviderDirectory:
+def provider_directory(session: Session, *, on: date | None = None) -> ProviderDirectory:
+    """The practice's people (organisations render nothing), only those active on `on` (the
+    date of service) when it is given."""
     providers: dict[str, Provider] = {}
     by_billing: dict[str, list[str]] = {}
     for row in session.exec(select(DirectoryProvider)).all():
+        if not (row.first_name and row.last_name):
+            continue
+        if on is not None and ((row.active_from and on < row.active_from)
+                               or (row.active_to and on > row.active_to)):
+            continue
         providers[row.npi] = Provider(npi=row.npi, first_name=row.first_name,
                                       last_name=row.last_name)
         if row.billing_npi:
@@ -70,7 +78,7 @@ def post_remittance(
     if findings:
         # What routing reads from the claim and the directory (most remittances deny nothing).
         document = document_of(claim)
-        directory = provider_directory(session)
+        directory = provider_directory(session, on=claim.service_date)
         encounter = encounter_of(claim)
     for finding in findings:
         context = facts_on_file(
@@ -178,7 +186,7 @@ def auto_fix(
     if claim is None:
         raise LookupError(f"claim {claim_id} not found")
     document = document_of(claim)
-    directory = provider_directory(session)
+    directory = provider_directory(session, on=claim.service_date)
     changes: list[str] = []
     new_original = False
     for denial_id in denial_ids:

@@ -79,6 +79,16 @@ class PayerRules(BaseModel):
         return re.compile(self.member_id_pattern)
 
 
+class DirectoryEntry(NamedTuple):
+    """A provider of the practice's directory, as the `provider_directory` edit reads it."""
+
+    npi: str
+    name: str
+    billing_npi: str | None
+    active_from: date | None
+    active_to: date | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScrubContext:
     payer: PayerRules
@@ -86,3 +96,5 @@ class ScrubContext:
     edits: CodeEdits
     is_duplicate: Callable[[ClaimDocument], bool] | None = None
     hcpcs: HcpcsCodeSet = field(default_factory=common_codes)
+    # The practice's provider directory by NPI; None while the practice has entered none.
+    directory: Callable[[str], DirectoryEntry | None] | None = None

@@ -3,7 +3,7 @@ claims already submitted."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -12,11 +12,12 @@ from sqlmodel import Session, col, select
 
 from contracts.enums import SUBMITTED_STATUSES
 from contracts.messages import ScrubOutcome
+from reclaim import payers
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import SqlCodeEdits
-from reclaim.models import Claim
+from reclaim.models import Claim, DirectoryProvider
 from reclaim.scrub import ScrubContext, scrub
-from reclaim.scrub.payer_rules import load_payer_rules
+from reclaim.scrub.models import DirectoryEntry
 
 # The claims already submitted for the same member, billing provider and date of service (a
 # duplicate's candidates), built once: it runs for every claim scrubbed. Claim ids start at 1,
@@ -45,7 +46,8 @@ def scrub_document(
         return any(_codes(other) == wanted for other in others)
 
     context = ScrubContext(
-        payer=load_payer_rules(document.payer_id),
+        directory=directory_lookup(session),
+        payer=payers.scrub_rules(session=session, payer_id=document.payer_id),
         today=today or date.today(),
         edits=SqlCodeEdits(session),
         is_duplicate=is_duplicate,
@@ -55,6 +57,20 @@ def scrub_document(
         errors=[f for f in findings if f.severity == "error"],
         warnings=[f for f in findings if f.severity == "warning"],
     )
+
+
+def directory_lookup(session: Session) -> Callable[[str], DirectoryEntry | None] | None:
+    """The practice's directory for the `provider_directory` edit (None while it is empty)."""
+    rows = session.exec(select(DirectoryProvider)).all()
+    if not rows:
+        return None
+    entries = {
+        r.npi: DirectoryEntry(npi=r.npi, name=r.name or f"{r.first_name} {r.last_name}",
+                              billing_npi=r.billing_npi, active_from=r.active_from,
+                              active_to=r.active_to)
+        for r in rows
+    }
+    return entries.get
 
 
 def scrub_claim(*, session: Session, claim: Claim) -> ScrubOutcome:

@@ -226,14 +226,17 @@ def attach_appeal_letter(*, session: Session, request: LetterRequest) -> None:
     payment_date = remittance.payment_date if remittance else None
     from reclaim import payers
 
-    terms = payers.terms_for(claim.payer_id)
+    terms = payers.claim_terms(session=session, claim=claim)
+    to = terms.appeals_address
     base = payment_date or utcnow().date()
     deadline = base.toordinal() + terms.appeal_window_days
     address = document.billing_provider.address
     html = render_appeal_letter(
         {
             "letter_date": utcnow().date(),
-            "payer": {"name": terms.name, "address_lines": []},
+            "payer": {"name": terms.name, "address_lines": [
+                line for line in ([to.name, to.line1, to.line2, f"{to.city}, {to.state} {to.zip}"]
+                                  if to else []) if line]},
             "provider": {
                 "name": document.billing_provider.name,
                 "address_lines": [address.line1, f"{address.city}, {address.state} {address.zip}"],

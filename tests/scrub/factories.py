@@ -11,6 +11,7 @@ from typing import Any
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.codes.ncci import sample_edits
 from reclaim.scrub import Finding, ScrubContext, load_payer_rules, scrub
+from reclaim.scrub.models import DirectoryEntry
 from tests.support import design_claim
 
 TODAY = date(2026, 11, 27)
@@ -53,6 +54,7 @@ def run(
     *,
     today: date = TODAY,
     is_duplicate: Callable[[ClaimDocument], bool] | None = None,
+    directory: Callable[[str], DirectoryEntry | None] | None = None,
 ) -> list[Finding]:
     document = ClaimDocument.model_validate(doc)
     ctx = ScrubContext(
@@ -60,5 +62,6 @@ def run(
         today=today,
         edits=sample_edits(),
         is_duplicate=is_duplicate,
+        directory=directory,
     )
     return scrub(document, ctx=ctx)

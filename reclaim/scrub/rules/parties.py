@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reclaim.claims.schemas import ClaimDocument
-from reclaim.scrub.models import Issue, ScrubContext, error
+from reclaim.scrub.models import Issue, ScrubContext, error, warning
 from reclaim.scrub.registry import rule
 
 
@@ -47,6 +47,37 @@ def npi(doc: ClaimDocument, _ctx: ScrubContext) -> Iterator[Issue]:
     for path, provider in providers.items():
         if provider is not None and (problem := _npi_problem(provider.npi)) is not None:
             yield error(f"{path}.npi", problem)
+
+
+@rule("provider_directory")
+def provider_directory(doc: ClaimDocument, ctx: ScrubContext) -> Iterator[Issue]:
+    """The billing and rendering NPIs are the practice's, active on the date of service, and the
+    rendering provider bills under the claim's billing NPI (the directory at /admin/providers)."""
+    if ctx.directory is None:
+        return
+    day = doc.service_date
+    billing_npi = doc.billing_provider.npi
+    parties = [("billing_provider", billing_npi)]
+    if doc.rendering_provider is not None:
+        parties.append(("rendering_provider", doc.rendering_provider.npi))
+    for path, npi in parties:
+        entry = ctx.directory(npi)
+        if entry is None:
+            yield warning(f"{path}.npi", f"NPI {npi} is not in the practice's provider directory: "
+                                         "check the NPI, or add the provider at /admin/providers.")
+            continue
+        if (entry.active_from and day < entry.active_from) or (
+                entry.active_to and day > entry.active_to):
+            since = f"from {entry.active_from}" if entry.active_from else ""
+            until = f"until {entry.active_to}" if entry.active_to else ""
+            yield error(f"{path}.npi",
+                        f"{entry.name} (NPI {npi}) is not active on the date of service {day} "
+                        f"(active {' '.join(p for p in (since, until) if p)}): bill the provider "
+                        "who saw the patient, or correct the directory's dates.")
+        if path == "rendering_provider" and entry.billing_npi and entry.billing_npi != billing_npi:
+            yield error(f"{path}.npi",
+                        f"{entry.name} (NPI {npi}) bills under NPI {entry.billing_npi}, not the "
+                        f"claim's billing NPI {billing_npi}.")
 
 
 @rule("tax_id")
