@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimResult,
         EdiEvent,
         LetterRequest,
+        RejectionRequest,
         RemittanceOutcome,
         RemittanceRequest,
         ScrubRequest,
@@ -56,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
 SHORT = timedelta(seconds=20)
 SUBMIT_TIMEOUT = timedelta(seconds=45)
 SEEN_KEEP = 500
+# Patch ids (workflow.patched): histories recorded before each change replay without it.
+STATUS_WHILE_CORRECTING = "needs-correction-status"
+ROUTED_REJECTIONS = "rejection-routing"
 
 
 @workflow.defn
@@ -72,6 +76,9 @@ class ClaimWorkflow:
         self._ctx: ClaimContext | None = None
         self._search_attributes = True
         self._max_attempts = 3
+        # The payer has adjudicated an attempt: a claim it denied counts as filed even while it
+        # waits `needs_correction` for a person (the timely-filing watch reads this).
+        self._adjudicated = False
 
     # ------------------------------------------------------------------ the story
 
@@ -83,6 +90,7 @@ class ClaimWorkflow:
         self._seq = start.event_seq
         self._seen = list(start.seen_events)
         self._attempt = start.attempt
+        self._adjudicated = start.frequency_code == "7"
         ctx = await workflow.execute_activity(
             act.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
         )
@@ -158,6 +166,7 @@ class ClaimWorkflow:
         )
         if decision.action == "approve":
             return Final(ClaimStatus.written_off, "Written off after the attempt cap")
+        await self._awaiting_correction(Queue.coder)
         fix = await self._work_item(
             queue=Queue.coder,
             kind="correction",
@@ -267,6 +276,7 @@ class ClaimWorkflow:
 
     async def _after_remittance(self, ctx: ClaimContext, outcome: RemittanceOutcome) -> Next:
         self._paid = str(outcome.paid)
+        self._adjudicated = True
         if outcome.outcome != "denied" and not outcome.denials:
             return Final(ClaimStatus(outcome.outcome), f"835: {outcome.outcome.replace('_', ' ')}")
         route = outcome.route or Route.coder
@@ -311,6 +321,7 @@ class ClaimWorkflow:
         if route == Route.appeal:
             return await self._appeal_flow(ctx, outcome, plain)
         queue = Queue.front_desk if route == Route.front_desk else Queue.coder
+        await self._awaiting_correction(queue)
         window = self._watch_window(ctx.corrected_claim_window, queue, "corrected-claim window",
                                     f"ccw-{self._attempt}")
         try:
@@ -398,11 +409,25 @@ class ClaimWorkflow:
     async def _rejected(self, event: EdiEvent, what: str) -> Next:
         detail = f"{what}: {event.code or ''} {event.message or ''}".strip()
         await self._set(ClaimStatus.rejected, detail, kind=event.kind)
+        queue, data = Queue.coder, None
+        if workflow.patched(ROUTED_REJECTIONS):
+            # The correction map says who can fix this rejection (a member id: the front desk).
+            routed = await workflow.execute_activity(
+                act.route_rejection,
+                RejectionRequest(claim_id=self._claim_id, attempt=self._attempt,
+                                 code=event.code, message=event.message),
+                start_to_close_timeout=SHORT,
+            )
+            queue = routed.queue
+            data = {"rejection": {"kind": event.kind, "code": event.code,
+                                  "message": event.message, "rule_id": routed.rule_id}}
+        await self._awaiting_correction(queue)
         result = await self._work_item(
-            queue=Queue.coder,
+            queue=queue,
             kind="correction",
             title=f"Claim {self._claim_id}: rejected at the front door",
             detail=detail,
+            data=data,
             key=f"rejected-{self._attempt}",
         )
         await self._apply_corrections(result)
@@ -427,6 +452,7 @@ class ClaimWorkflow:
         if decision.action == "approve":
             return Final(final, why)
         # The manager wants it worked: a coder corrects it and it goes again.
+        await self._awaiting_correction(Queue.coder)
         fix = await self._work_item(
             queue=Queue.coder,
             kind="correction",
@@ -483,7 +509,16 @@ class ClaimWorkflow:
                                       f"claim-{self._claim_id}-{key}-missed", detail)
 
     def _filed(self) -> bool:
+        if self._status == ClaimStatus.needs_correction and self._adjudicated:
+            return True  # denied and being corrected: it was filed
         return self._status not in UNFILED_STATUSES
+
+    async def _awaiting_correction(self, queue: Queue) -> None:
+        """The claim waits for a person to correct it: its status says so (DESIGN.md)."""
+        if workflow.patched(STATUS_WHILE_CORRECTING):
+            who = "front desk" if queue == Queue.front_desk else queue.value
+            await self._set(ClaimStatus.needs_correction,
+                            f"Waiting for the {who} to correct the claim")
 
     # ------------------------------------------------------------------ people
 

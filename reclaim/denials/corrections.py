@@ -283,15 +283,14 @@ def focus_for(data: Mapping[str, Any], *, correction_map: CorrectionMap | None =
         if words not in focus.words:
             focus.words.append(words)
         denial = cmap.for_denial(str(d.get("group")), str(d.get("carc")), d.get("rarcs") or [])
-        entry = denial or cmap.default
-        focus.add(entry.fields, entry.hint)
+        chosen: _Entry = denial or cmap.default
+        focus.add(chosen.fields, chosen.hint)
     rejection = data.get("rejection")
     if isinstance(rejection, Mapping):
         code = rejection.get("code")
         focus.words.append(" ".join(str(p) for p in (code, rejection.get("message")) if p))
-        found = cmap.for_rejection(code)
-        entry = found or cmap.default
-        focus.add(entry.fields, entry.hint)
+        rejected: _Entry = cmap.for_rejection(code) or cmap.default
+        focus.add(rejected.fields, rejected.hint)
     for f in data.get("findings") or []:
         path = generic_path(str(f.get("field") or ""))
         focus.words.append(f"{f.get('field')}: {f.get('message')}")
