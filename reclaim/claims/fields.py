@@ -157,10 +157,14 @@ def _walk(model: type[BaseModel], prefix: str, top: str | None,
     return specs
 
 
+def fields_of(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
+    return tuple(_walk(model, "", None, None))
+
+
 @cache
 def claim_fields() -> tuple[FieldSpec, ...]:
     """Every field of the claim document, in the schema's order."""
-    return tuple(_walk(ClaimDocument, "", None, None))
+    return fields_of(ClaimDocument)
 
 
 @cache
