@@ -183,8 +183,10 @@ async def test_attempt_cap_escalates_to_a_manager(stack: Stack) -> None:
                                                 carc="11"), number=910 + attempt))
         if attempt < 3:
             item = await stack.wait_item(claim_id, kind="denial")
+            # Each attempt a different claim: the same one again is refused (nothing changed).
+            fixes = {1: ["E11.65", "I10"], 2: ["E11.65", "I10", "E78.5"]}
             await stack.complete(item, CompleteRequest(
-                action="resubmit", corrections={"diagnoses": ["E11.65", "I10"]}))
+                action="resubmit", corrections={"diagnoses": fixes[attempt]}))
             await stack.wait_item_status(item.id, "done")
     cap = await stack.wait_item(claim_id, kind="attempt_cap")
     assert cap.queue == "manager"
