@@ -154,7 +154,8 @@ class ClaimWorkflow:
                 return step
             frequency, reference = step.frequency_code, step.original_reference
 
-    async def _cap_reached(self, reference: str | None) -> Next:
+    async def _cap_reached(self, reference: str | None,
+                           data: dict[str, Any] | None = None) -> Next:
         """The payer's attempt limit: a manager writes the claim off, or allows one more try."""
         decision = await self._work_item(
             queue=Queue.manager,
@@ -172,6 +173,7 @@ class ClaimWorkflow:
             kind="correction",
             title=f"Claim {self._claim_id}: correct for one more attempt",
             detail=decision.note or "A manager allowed one more attempt.",
+            data=data,
             key=f"cap-fix-{self._attempt}",
         )
         await self._apply_corrections(fix)
@@ -285,7 +287,9 @@ class ClaimWorkflow:
         await self._set(ClaimStatus.denied, f"835: denied ({codes}); routed to {route}",
                         kind="denial", data={"route": route.value})
         if outcome.escalate:
-            return await self._cap_reached(outcome.payer_claim_control_number)
+            return await self._cap_reached(
+                outcome.payer_claim_control_number,
+                {"denials": [d.model_dump(mode="json") for d in outcome.denials]})
         return await self._route(ctx, outcome, route)
 
     async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: Route) -> Next:
@@ -297,9 +301,10 @@ class ClaimWorkflow:
         if route == Route.patient:
             return Final(settled or ClaimStatus.patient_responsibility,
                          "The balance is the patient's")
+        denials = {"denials": [d.model_dump(mode="json") for d in outcome.denials]}
         if route in (Route.write_off, Route.close):
             return await self._write_off(plain or "Denial routed to write-off", reference,
-                                         settled=settled)
+                                         settled=settled, data=denials)
         if route == Route.auto_fix:
             fix = await workflow.execute_activity(
                 act.apply_auto_fix,
@@ -330,7 +335,7 @@ class ClaimWorkflow:
                 kind="denial",
                 title=f"Claim {self._claim_id}: denied — {plain[:120]}",
                 detail=plain,
-                data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+                data=denials,
                 key=f"denial-{self._attempt}",
                 due_in=ctx.corrected_claim_window,
             )
@@ -338,7 +343,7 @@ class ClaimWorkflow:
             if window is not None:
                 window.cancel()
         if result.action == "write_off":
-            return await self._write_off(result.note or plain, reference)
+            return await self._write_off(result.note or plain, reference, data=denials)
         if result.action == "redirect":
             await self._apply_corrections(result, extra={"payer_id": result.payer_id})
             return Resubmit("1", None, f"Redirected to payer {result.payer_id}")
@@ -435,7 +440,8 @@ class ClaimWorkflow:
         return Resubmit("1", None, "Corrected after a front-end rejection")
 
     async def _write_off(self, why: str, reference: str | None, *,
-                         settled: ClaimStatus | None = None) -> Next:
+                         settled: ClaimStatus | None = None,
+                         data: dict[str, Any] | None = None) -> Next:
         final = settled or ClaimStatus.written_off
         needs_approval = await workflow.execute_activity(
             act.write_off_needs_approval, self._claim_id, start_to_close_timeout=SHORT
@@ -458,6 +464,7 @@ class ClaimWorkflow:
             kind="correction",
             title=f"Claim {self._claim_id}: write-off refused, correct and resubmit",
             detail=decision.note or why,
+            data=data,  # the denials, so the form shows what the payer named first
             key=f"writeoff-fix-{self._attempt}",
         )
         await self._apply_corrections(fix)

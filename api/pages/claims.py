@@ -19,7 +19,7 @@ from reclaim.claims.filter import COHORTS, ClaimFilter, search_claims
 from reclaim.claims.views import claim_detail
 from reclaim.codes import icd10
 from reclaim.codes.carc import plain_denial
-from reclaim.denials.corrections import focus_for
+from reclaim.denials.corrections import Focus, focus_for
 from reclaim.denials.routing import ROUTES
 from reclaim.models import Claim, User, utcnow
 from reclaim.work.items import may_work
@@ -133,6 +133,11 @@ def correction_form(values: dict[str, str], correcting: dict[str, Any] | None) -
     """The correction form of the open item: the correction map's fields for it first."""
     if correcting is None:
         return None
+    if correcting.get("kind") not in ("correction", "denial"):
+        # A follow-up or a deadline names nothing to fix: every field, nothing first.
+        return build_form(values, Focus(hints=[
+            "Nothing on this claim is named as wrong: send it as it is if the payer never "
+            "received it, or correct any field below."]))
     return build_form(values, focus_for(correcting.get("data") or {}))
 
 

@@ -109,8 +109,11 @@ def submitted_values(form: FormData) -> dict[str, str]:
 
 def _input(spec: FieldSpec, name: str, values: Mapping[str, str], label: str | None = None
            ) -> Input:
+    # A field of an optional party (the referring provider) is required only once the party
+    # is given: not marked, and a finding only when the party is half filled in.
     return Input(name=name, label=label or spec.label, kind=spec.kind,
-                 value=values.get(name, ""), required=spec.required,
+                 value=values.get(name, ""),
+                 required=spec.required and spec.optional_parent is None,
                  choices=spec.choices)
 
 

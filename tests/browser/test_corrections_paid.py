@@ -34,7 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
             for name, role in PEOPLE.items():
                 made = http.post("/api/v1/users", json={
                     "username": name, "password": PASSWORD, "role": role,
-                    "email": f"{name}@example.test"})
+                    "email": f"{name}@example.com"})
                 assert made.status_code == 201, made.text
         yield running
     finally:
