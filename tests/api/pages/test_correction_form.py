@@ -187,3 +187,41 @@ def test_the_claim_page_shows_each_correction_as_a_diff(page_db: Engine,
     assert body["submissions"][1]["changes"] == [
         {"field": "patient.member_id", "label": "Member id", "before": old_member,
          "after": "W555000111"}]
+
+
+def test_a_line_field_the_payer_named_comes_first_for_every_line(page_db: Engine,
+                                                                   as_role: Any) -> None:
+    with Session(page_db) as s:
+        claim = add_claim(s, status="needs_correction", last_name="Moss")
+        add_submission(s, claim)
+        add_item(s, claim, queue="coder", due_at=datetime.now(UTC),
+                 data={"denials": [{"group": "CO", "carc": "4", "rarcs": [],
+                                    "plain": "The modifier is missing or invalid."}]})
+        s.commit()
+        claim_id = claim.id
+    html = as_role("coder").get(f"/claims/{claim_id}").text
+    first, _, rest = html.partition('<details class="all-fields"')
+    assert "CO-4: The modifier is missing or invalid." in first
+    assert 'name="lines[0].modifiers"' in first
+    assert 'name="lines[0].procedure"' in first  # CO-4: the procedure goes with its modifier
+    assert 'name="lines[0].modifiers"' not in rest
+    assert 'name="lines[0].units"' in rest
+    assert 'name="diagnoses[0]"' in rest
+
+
+def test_a_follow_up_names_nothing_first(page_db: Engine, as_role: Any,
+                                         fake_client: Any) -> None:
+    with Session(page_db) as s:
+        claim = add_claim(s, status="submitted", last_name="Quinn")
+        add_submission(s, claim)
+        item = add_item(s, claim, queue="front_desk", kind="follow_up", due_at=datetime.now(UTC))
+        s.commit()
+        claim_id, item_id = claim.id or 0, item.id
+    client = as_role("front_desk")
+    html = client.get(f"/claims/{claim_id}").text
+    assert "Nothing on this claim is named as wrong" in html
+    assert '<details class="all-fields" id="all-fields" open>' in html
+    # The payer never answered: sending the same claim again is what the item is for.
+    sent = client.post(f"/work-items/{item_id}/complete", data=_form(client, page_db, claim_id))
+    assert sent.status_code == 303, sent.text
+    assert fake_client.updates[-1][1].action == "resubmit"
