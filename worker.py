@@ -32,6 +32,7 @@ from reclaim.clearinghouse import Clearinghouse, clearinghouse_from_setting
 from reclaim.codes import icd10
 from reclaim.config import Settings
 from reclaim.db import get_engine
+from reclaim.denials.corrections import load_default_map
 from reclaim.metrics import worker_runtime
 from temporal_client import connect, start_orphans
 from workflows.claim import ClaimWorkflow
@@ -77,6 +78,7 @@ def build_worker(
     # The ICD-10-CM code set takes about 2 s to load: at start-up, not in the first claim's
     # scrub (once per process; later workers reuse it).
     icd10.preload()
+    load_default_map()  # a correction map with a mistake stops the start, naming its row
     claims = ClaimActivities(engine=engine, settings=settings, clearinghouse=clearinghouse,
                              client=client)
     work = WorkActivities(engine=engine, settings=settings)
@@ -102,6 +104,7 @@ def build_worker(
                 claims.record_remittance,
                 claims.apply_auto_fix,
                 claims.write_off_needs_approval,
+                claims.route_rejection,
                 work.create_work_item,
                 work.close_work_item,
                 work.check_correction,

@@ -23,6 +23,8 @@ from contracts.messages import (
     AutoFixOutcome,
     AutoFixRequest,
     ClaimContext,
+    RejectionRequest,
+    RejectionRoute,
     RemittanceOutcome,
     RemittanceRequest,
     ScrubOutcome,
@@ -37,6 +39,7 @@ from reclaim.claims.service import apply_correction as apply_claim_correction
 from reclaim.clearinghouse import Clearinghouse, ClearinghouseError, Receipt
 from reclaim.config import Settings
 from reclaim.db import session_scope
+from reclaim.denials.corrections import load_default_map
 from reclaim.denials.posting import auto_fix, post_remittance
 from reclaim.denials.store import current_table
 from reclaim.edi.ingest import IngestResult, ingest_file
@@ -211,6 +214,18 @@ class ClaimActivities:
                 max_attempts=payers.claim_terms(session=session, claim=claim).max_attempts,
                 modifier_rules=payers.modifier_rules(claim.payer_id),
             )
+
+    @activity.defn
+    def route_rejection(self, request: RejectionRequest) -> RejectionRoute:
+        """Who fixes a front-door rejection, by the correction map (an activity: the history
+        keeps the decision when the map changes). Reads no claim: nothing to repeat."""
+        cmap = load_default_map()
+        entry = cmap.for_rejection(request.code)
+        if entry is None:
+            return RejectionRoute(queue=cmap.rejection_queue(request.code),
+                                  fields=list(cmap.default.fields), hint=cmap.default.hint)
+        return RejectionRoute(queue=entry.queue, rule_id=entry.id, fields=list(entry.fields),
+                              hint=entry.hint)
 
     @activity.defn
     def write_off_needs_approval(self, claim_id: int) -> bool:

@@ -22,7 +22,12 @@ from contracts.messages import (
     WorkItemSpec,
 )
 from reclaim import metrics
-from reclaim.claims.service import CorrectionError, corrected_document
+from reclaim.claims.service import (
+    CorrectionError,
+    corrected_document,
+    nothing_changed,
+    unchanged_since,
+)
 from reclaim.config import Settings
 from reclaim.db import session_scope
 from reclaim.mail import mark_mail, send_mail
@@ -70,6 +75,11 @@ class WorkActivities:
                     errors=[Finding(rule="schema", field=e["field"], message=e["message"])
                             for e in exc.errors]
                 )
+            attempt = unchanged_since(session=session, claim_id=check.claim_id,
+                                      document=document)
+            if attempt is not None:
+                return ScrubOutcome(errors=[Finding(rule="unchanged", field="",
+                                                    message=nothing_changed(attempt))])
             return scrubbing.scrub_document(session=session, document=document,
                                             claim_id=check.claim_id)
 

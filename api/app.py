@@ -18,6 +18,7 @@ from api.routes import claims, edi, metrics, practice, prometheus, users, work_i
 from reclaim.auth import ensure_admin
 from reclaim.config import Settings, get_settings
 from reclaim.db import get_engine
+from reclaim.denials.corrections import load_default_map
 from reclaim.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         settings = secured(get_settings(), metrics_token=MetricsSettings().metrics_token,
                            serves_metrics=True)
     engine = get_engine(settings.resolved_database_url)
+    load_default_map()  # the correction form reads it: a mistake in it stops the start
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -64,6 +64,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/partials/work"): "signed_in",
     ("POST", "/work-items/{item_id}/take"): "signed_in",
     ("POST", "/work-items/{item_id}/complete"): "signed_in",
+    ("POST", "/work-items/{item_id}/check"): "signed_in",
     ("GET", "/work-items/{item_id}/letter"): "signed_in",
     ("GET", "/claims"): "signed_in",
     ("GET", "/partials/claims"): "signed_in",

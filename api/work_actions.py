@@ -14,11 +14,24 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from contracts.enums import CORRECTING_QUEUES
 from contracts.messages import CompleteRequest, WorkItemResult
 from contracts.names import COMPLETE_UPDATE
 from reclaim import audit
-from reclaim.models import User, WorkItem
+from reclaim.claims.service import (
+    CorrectionError,
+    corrected_document,
+    nothing_changed,
+    unchanged_since,
+)
+from reclaim.models import Claim, User, WorkItem
 from reclaim.work.items import may_work
+
+# Actions that send the claim to a payer again, and the items that ask for a corrected claim:
+# such a completion is refused when the claim is the one last sent. (A follow-up's resend of a
+# claim the payer never received is not a correction.)
+RESENDING = ("resubmit", "redirect")
+CORRECTING_KINDS = ("correction", "denial")
 
 
 class CompleteBody(BaseModel):
@@ -47,10 +60,36 @@ async def complete_work_item(item_id: int, body: CompleteBody, *, engine: Engine
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail={"error": f"work item {item_id} is {item.status}",
                                     "reasons": []})
+    if (item.queue in CORRECTING_QUEUES and item.kind in CORRECTING_KINDS
+            and body.action in RESENDING):
+        attempt = await run_in_threadpool(unchanged_attempt, engine, item.claim_id, body)
+        if attempt is not None:
+            message = nothing_changed(attempt)
+            raise HTTPException(status.HTTP_409_CONFLICT, detail={
+                "error": message,
+                "reasons": [{"rule": "unchanged", "field": "", "severity": "error",
+                             "message": message}],
+            })
     result = await _update_workflow(client, item.workflow_id, body, user)
     await run_in_threadpool(audit.record_engine, engine, user=user.username,
                             action=f"complete_{body.action}", claim_id=item.claim_id)
     return {"work_item_id": item_id, "action": result.action, "status": "done"}
+
+
+def unchanged_attempt(engine: Engine, claim_id: int, body: CompleteBody) -> int | None:
+    """The attempt this completion would send again unchanged, if it would."""
+    corrections = dict(body.corrections or {})
+    if body.action == "redirect" and body.payer_id:
+        corrections["payer_id"] = body.payer_id
+    with Session(engine) as session:
+        claim = session.get(Claim, claim_id)
+        if claim is None:
+            return None
+        try:
+            document = corrected_document(claim.document, corrections)
+        except CorrectionError:
+            return None  # the workflow's check names what is wrong with it
+        return unchanged_since(session=session, claim_id=claim_id, document=document)
 
 
 async def _update_workflow(client: Client, workflow_id: str, body: CompleteBody,

@@ -20,6 +20,8 @@ from contracts.messages import (
     NoticeRequest,
     PollRequest,
     PollResult,
+    RejectionRequest,
+    RejectionRoute,
     RemittanceOutcome,
     RemittanceRequest,
     ScrubOutcome,
@@ -80,6 +82,11 @@ def apply_auto_fix(request: AutoFixRequest) -> AutoFixOutcome:
 @activity.defn(name="write_off_needs_approval")
 def write_off_needs_approval(claim_id: int) -> bool:
     raise Stub(claim_id)
+
+
+@activity.defn(name="route_rejection")
+def route_rejection(request: RejectionRequest) -> RejectionRoute:
+    raise Stub(request)
 
 
 # ------------------------------------------------------------------ people (WorkActivities)

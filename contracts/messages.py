@@ -192,6 +192,22 @@ class AutoFixOutcome(BaseModel):
         return data
 
 
+class RejectionRequest(BaseModel):
+    """A 277CA (or 999) rejection of one attempt: who can fix it (the correction map)."""
+
+    claim_id: int
+    attempt: int
+    code: str | None = None  # 277CA `category:status[:entity]`, e.g. A7:33 or A7:562:85
+    message: str | None = None
+
+
+class RejectionRoute(BaseModel):
+    queue: Queue
+    rule_id: str | None = None  # the correction map's row; None: its default
+    fields: list[str] = Field(default_factory=list)
+    hint: str = ""
+
+
 class WorkItemSpec(BaseModel):
     claim_id: int
     key: str

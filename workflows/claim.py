@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimResult,
         EdiEvent,
         LetterRequest,
+        RejectionRequest,
         RemittanceOutcome,
         RemittanceRequest,
         ScrubRequest,
@@ -56,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
 SHORT = timedelta(seconds=20)
 SUBMIT_TIMEOUT = timedelta(seconds=45)
 SEEN_KEEP = 500
+# Patch ids (workflow.patched): histories recorded before each change replay without it.
+STATUS_WHILE_CORRECTING = "needs-correction-status"
+ROUTED_REJECTIONS = "rejection-routing"
 
 
 @workflow.defn
@@ -72,6 +76,9 @@ class ClaimWorkflow:
         self._ctx: ClaimContext | None = None
         self._search_attributes = True
         self._max_attempts = 3
+        # The payer has adjudicated an attempt: a claim it denied counts as filed even while it
+        # waits `needs_correction` for a person (the timely-filing watch reads this).
+        self._adjudicated = False
 
     # ------------------------------------------------------------------ the story
 
@@ -83,6 +90,7 @@ class ClaimWorkflow:
         self._seq = start.event_seq
         self._seen = list(start.seen_events)
         self._attempt = start.attempt
+        self._adjudicated = start.frequency_code == "7"
         ctx = await workflow.execute_activity(
             act.load_claim_context, start.claim_id, start_to_close_timeout=SHORT
         )
@@ -146,7 +154,8 @@ class ClaimWorkflow:
                 return step
             frequency, reference = step.frequency_code, step.original_reference
 
-    async def _cap_reached(self, reference: str | None) -> Next:
+    async def _cap_reached(self, reference: str | None,
+                           data: dict[str, Any] | None = None) -> Next:
         """The payer's attempt limit: a manager writes the claim off, or allows one more try."""
         decision = await self._work_item(
             queue=Queue.manager,
@@ -158,11 +167,13 @@ class ClaimWorkflow:
         )
         if decision.action == "approve":
             return Final(ClaimStatus.written_off, "Written off after the attempt cap")
+        await self._awaiting_correction(Queue.coder)
         fix = await self._work_item(
             queue=Queue.coder,
             kind="correction",
             title=f"Claim {self._claim_id}: correct for one more attempt",
             detail=decision.note or "A manager allowed one more attempt.",
+            data=data,
             key=f"cap-fix-{self._attempt}",
         )
         await self._apply_corrections(fix)
@@ -267,6 +278,7 @@ class ClaimWorkflow:
 
     async def _after_remittance(self, ctx: ClaimContext, outcome: RemittanceOutcome) -> Next:
         self._paid = str(outcome.paid)
+        self._adjudicated = True
         if outcome.outcome != "denied" and not outcome.denials:
             return Final(ClaimStatus(outcome.outcome), f"835: {outcome.outcome.replace('_', ' ')}")
         route = outcome.route or Route.coder
@@ -275,7 +287,9 @@ class ClaimWorkflow:
         await self._set(ClaimStatus.denied, f"835: denied ({codes}); routed to {route}",
                         kind="denial", data={"route": route.value})
         if outcome.escalate:
-            return await self._cap_reached(outcome.payer_claim_control_number)
+            return await self._cap_reached(
+                outcome.payer_claim_control_number,
+                {"denials": [d.model_dump(mode="json") for d in outcome.denials]})
         return await self._route(ctx, outcome, route)
 
     async def _route(self, ctx: ClaimContext, outcome: RemittanceOutcome, route: Route) -> Next:
@@ -287,9 +301,10 @@ class ClaimWorkflow:
         if route == Route.patient:
             return Final(settled or ClaimStatus.patient_responsibility,
                          "The balance is the patient's")
+        denials = {"denials": [d.model_dump(mode="json") for d in outcome.denials]}
         if route in (Route.write_off, Route.close):
             return await self._write_off(plain or "Denial routed to write-off", reference,
-                                         settled=settled)
+                                         settled=settled, data=denials)
         if route == Route.auto_fix:
             fix = await workflow.execute_activity(
                 act.apply_auto_fix,
@@ -311,6 +326,7 @@ class ClaimWorkflow:
         if route == Route.appeal:
             return await self._appeal_flow(ctx, outcome, plain)
         queue = Queue.front_desk if route == Route.front_desk else Queue.coder
+        await self._awaiting_correction(queue)
         window = self._watch_window(ctx.corrected_claim_window, queue, "corrected-claim window",
                                     f"ccw-{self._attempt}")
         try:
@@ -319,7 +335,7 @@ class ClaimWorkflow:
                 kind="denial",
                 title=f"Claim {self._claim_id}: denied — {plain[:120]}",
                 detail=plain,
-                data={"denials": [d.model_dump(mode="json") for d in outcome.denials]},
+                data=denials,
                 key=f"denial-{self._attempt}",
                 due_in=ctx.corrected_claim_window,
             )
@@ -327,7 +343,7 @@ class ClaimWorkflow:
             if window is not None:
                 window.cancel()
         if result.action == "write_off":
-            return await self._write_off(result.note or plain, reference)
+            return await self._write_off(result.note or plain, reference, data=denials)
         if result.action == "redirect":
             await self._apply_corrections(result, extra={"payer_id": result.payer_id})
             return Resubmit("1", None, f"Redirected to payer {result.payer_id}")
@@ -398,11 +414,25 @@ class ClaimWorkflow:
     async def _rejected(self, event: EdiEvent, what: str) -> Next:
         detail = f"{what}: {event.code or ''} {event.message or ''}".strip()
         await self._set(ClaimStatus.rejected, detail, kind=event.kind)
+        queue, data = Queue.coder, None
+        if workflow.patched(ROUTED_REJECTIONS):
+            # The correction map says who can fix this rejection (a member id: the front desk).
+            routed = await workflow.execute_activity(
+                act.route_rejection,
+                RejectionRequest(claim_id=self._claim_id, attempt=self._attempt,
+                                 code=event.code, message=event.message),
+                start_to_close_timeout=SHORT,
+            )
+            queue = routed.queue
+            data = {"rejection": {"kind": event.kind, "code": event.code,
+                                  "message": event.message, "rule_id": routed.rule_id}}
+        await self._awaiting_correction(queue)
         result = await self._work_item(
-            queue=Queue.coder,
+            queue=queue,
             kind="correction",
             title=f"Claim {self._claim_id}: rejected at the front door",
             detail=detail,
+            data=data,
             key=f"rejected-{self._attempt}",
         )
         await self._apply_corrections(result)
@@ -410,7 +440,8 @@ class ClaimWorkflow:
         return Resubmit("1", None, "Corrected after a front-end rejection")
 
     async def _write_off(self, why: str, reference: str | None, *,
-                         settled: ClaimStatus | None = None) -> Next:
+                         settled: ClaimStatus | None = None,
+                         data: dict[str, Any] | None = None) -> Next:
         final = settled or ClaimStatus.written_off
         needs_approval = await workflow.execute_activity(
             act.write_off_needs_approval, self._claim_id, start_to_close_timeout=SHORT
@@ -427,11 +458,13 @@ class ClaimWorkflow:
         if decision.action == "approve":
             return Final(final, why)
         # The manager wants it worked: a coder corrects it and it goes again.
+        await self._awaiting_correction(Queue.coder)
         fix = await self._work_item(
             queue=Queue.coder,
             kind="correction",
             title=f"Claim {self._claim_id}: write-off refused, correct and resubmit",
             detail=decision.note or why,
+            data=data,  # the denials, so the form shows what the payer named first
             key=f"writeoff-fix-{self._attempt}",
         )
         await self._apply_corrections(fix)
@@ -483,7 +516,16 @@ class ClaimWorkflow:
                                       f"claim-{self._claim_id}-{key}-missed", detail)
 
     def _filed(self) -> bool:
+        if self._status == ClaimStatus.needs_correction and self._adjudicated:
+            return True  # denied and being corrected: it was filed
         return self._status not in UNFILED_STATUSES
+
+    async def _awaiting_correction(self, queue: Queue) -> None:
+        """The claim waits for a person to correct it: its status says so (DESIGN.md)."""
+        if workflow.patched(STATUS_WHILE_CORRECTING):
+            who = "front desk" if queue == Queue.front_desk else queue.value
+            await self._set(ClaimStatus.needs_correction,
+                            f"Waiting for the {who} to correct the claim")
 
     # ------------------------------------------------------------------ people
 

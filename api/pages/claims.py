@@ -3,7 +3,6 @@ correction form of an open coder or front-desk item."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
 from api.deps import SessionDep
-from api.pages.forms import field_messages, form_values
+from api.pages.forms import build_form, field_messages, form_values
 from api.pages.render import PageUser, is_manager, plain_words, render
 from contracts.enums import QUEUE_ACTIONS, ClaimStatus
 from reclaim import audit
@@ -20,6 +19,7 @@ from reclaim.claims.filter import COHORTS, ClaimFilter, search_claims
 from reclaim.claims.views import claim_detail
 from reclaim.codes import icd10
 from reclaim.codes.carc import plain_denial
+from reclaim.denials.corrections import Focus, focus_for
 from reclaim.denials.routing import ROUTES
 from reclaim.models import Claim, User, utcnow
 from reclaim.work.items import may_work
@@ -122,11 +122,23 @@ def claim_context(session: Session, claim: Claim, user: User) -> dict[str, Any]:
         "diagnoses": _diagnosis_rows(list(document.get("diagnoses") or [])),
         "denials": _denial_rows(detail["denials"]),
         "open_items": open_items, "workable": workable, "correcting": correcting,
-        "values": form_values(document),
-        "document_json": json.dumps(document),
+        "values": (values := form_values(document)),
+        "form": correction_form(values, correcting),
         "findings": claim.findings or [],
         "field_messages": field_messages(list(claim.findings or [])),
     }
+
+
+def correction_form(values: dict[str, str], correcting: dict[str, Any] | None) -> Any:
+    """The correction form of the open item: the correction map's fields for it first."""
+    if correcting is None:
+        return None
+    if correcting.get("kind") not in ("correction", "denial"):
+        # A follow-up or a deadline names nothing to fix: every field, nothing first.
+        return build_form(values, Focus(hints=[
+            "Nothing on this claim is named as wrong: send it as it is if the payer never "
+            "received it, or correct any field below."]))
+    return build_form(values, focus_for(correcting.get("data") or {}))
 
 
 def claim_or_404(session: Session, claim_id: int) -> Claim:

@@ -110,5 +110,10 @@ async def post_appeal_decision(
 
 
 @router.post("/scrub", response_model=ScrubOutcome)
-def post_scrub(document: ClaimDocument, session: SessionDep, _user: Reader) -> ScrubOutcome:
-    return scrubbing.scrub_document(session=session, document=document)
+def post_scrub(document: ClaimDocument, session: SessionDep, _user: Reader,
+               claim_id: int | None = Query(
+                   default=None, ge=1, le=2**31 - 1,
+                   description="the claim this document corrects: it goes as a replacement "
+                               "of that claim, which is then no duplicate of it"),
+               ) -> ScrubOutcome:
+    return scrubbing.scrub_document(session=session, document=document, claim_id=claim_id)

@@ -1,4 +1,5 @@
-// Reclaim's small script: local times, calm polling, and the scrubber's findings while a coder types.
+// Reclaim's small script: local times, calm polling, and the scrubber's findings while a person
+// corrects a claim.
 (function () {
   "use strict";
 
@@ -47,61 +48,13 @@
     return field ? field.value : "";
   }
 
-  function words(value) {
-    return value.replace(/,/g, " ").split(/\s+/).filter(Boolean);
-  }
-
-  // Build the corrected claim document exactly as the server does, remembering which input each
-  // path of the document came from (empty inputs are dropped, so indexes can shift).
-  function correctedDocument(form, base) {
-    var doc = JSON.parse(JSON.stringify(base));
-    var inputs = {};
-    if (form.getAttribute("data-queue") === "front_desk") {
-      doc.patient = doc.patient || {};
-      ["member_id", "first_name", "last_name", "birth_date"].forEach(function (name) {
-        var el = form.elements["patient-" + name];
-        if (el && el.value.trim()) {
-          doc.patient[name] = el.value.trim();
-          inputs["patient." + name] = el;
-        }
-      });
-      return { doc: doc, inputs: inputs };
-    }
-    doc.diagnoses = [];
-    form.querySelectorAll("input[name=diagnoses]").forEach(function (el) {
-      if (el.value.trim()) {
-        inputs["diagnoses[" + doc.diagnoses.length + "]"] = el;
-        doc.diagnoses.push(el.value.trim().toUpperCase());
-      }
-    });
-    var count = parseInt(form.elements.line_count.value, 10) || 0;
-    var lines = [];
-    for (var i = 0; i < count; i++) {
-      var get = function (name) { return form.elements["lines-" + i + "-" + name]; };
-      if (!get("procedure").value.trim()) { continue; }
-      var line = Object.assign({}, (base.lines || [])[i] || {});
-      line.procedure = get("procedure").value.trim().toUpperCase();
-      line.modifiers = words(get("modifiers").value.toUpperCase());
-      line.units = get("units").value.trim() || "1";
-      line.charge = get("charge").value.trim() || line.charge;
-      line.diagnosis_pointers = words(get("pointers").value).map(function (p) {
-        return /^\d+$/.test(p) ? parseInt(p, 10) : p;
-      });
-      var at = "lines[" + lines.length + "].";
-      ["procedure", "modifiers", "units", "charge"].forEach(function (name) {
-        inputs[at + name] = get(name);
-      });
-      inputs[at + "diagnosis_pointers"] = get("pointers");
-      lines.push(line);
-    }
-    doc.lines = lines;
-    return { doc: doc, inputs: inputs };
-  }
-
-  function inputFor(inputs, field) {
+  // The input a finding's field names (`lines[0].modifiers`, `patient.member_id`), or the one
+  // of the nearest enclosing path (`lines[0].modifiers[1]` -> `lines[0].modifiers`).
+  function inputFor(form, field) {
     var path = field;
     while (path) {
-      if (inputs[path]) { return inputs[path]; }
+      var el = form.querySelector('[data-field="' + path.replace(/"/g, "") + '"]');
+      if (el) { return el; }
       var cut = Math.max(path.lastIndexOf("["), path.lastIndexOf("."));
       if (cut <= 0) { break; }
       path = path.slice(0, cut);
@@ -109,8 +62,8 @@
     return null;
   }
 
-  function showFindings(form, box, findings, inputs, note) {
-    form.querySelectorAll(".field-error.live").forEach(function (el) { el.remove(); });
+  function showFindings(form, box, findings, note) {
+    form.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
     form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
     box.textContent = "";
     var heading = document.createElement("h3");
@@ -126,49 +79,49 @@
       code.textContent = f.field;
       item.append((f.severity === "warning" ? "Warning " : "Error "), code, ": " + f.message);
       list.appendChild(item);
-      var input = inputFor(inputs, f.field || "");
+      var input = f.field ? inputFor(form, f.field) : null;
       if (input) {
         if ((f.severity || "error") === "error") { input.setAttribute("aria-invalid", "true"); }
         var span = document.createElement("span");
         span.className = "field-error live" + (f.severity === "warning" ? " warning" : "");
         span.textContent = f.message;
         input.insertAdjacentElement("afterend", span);
+        var closed = input.closest("details:not([open])");
+        if (closed && (f.severity || "error") === "error") { closed.open = true; }
       }
     });
     box.appendChild(list);
   }
 
+  // While the person types, the server reads the form exactly as it will when they send it
+  // (POST .../check) and says what the scrubber finds, each message beside its field.
   function wireCorrectionForm(form) {
     if (form.dataset.wired) { return; }
     form.dataset.wired = "1";
-    var base = JSON.parse(document.getElementById(form.getAttribute("data-claim-document")).textContent);
     var box = form.querySelector("#scrub-findings");
     var timer = null;
     var seq = 0;
     function check() {
-      var built = correctedDocument(form, base);
       var mine = ++seq;
-      fetch(form.getAttribute("data-scrub-url"), {
+      var body = new FormData(form);
+      body.delete("action");
+      fetch(form.getAttribute("data-check-url"), {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken(form) },
-        body: JSON.stringify(built.doc)
+        headers: { "X-CSRF-Token": csrfToken(form) },
+        body: body
       }).then(function (response) {
-        return response.json().then(function (body) { return { status: response.status, body: body }; });
+        return response.json().then(function (data) { return { status: response.status, body: data }; });
       }).then(function (result) {
         if (mine !== seq) { return; }
         if (result.status === 200) {
-          showFindings(form, box, (result.body.errors || []).concat(result.body.warnings || []), built.inputs);
-        } else if (result.status === 422) {
-          var fields = (result.body.fields || []).map(function (f) {
-            return { field: f.field, message: f.message, severity: "error" };
-          });
-          showFindings(form, box, fields, built.inputs, "The claim is not complete yet");
+          showFindings(form, box, result.body.findings || [],
+                       result.body.complete ? null : "The claim is not complete yet");
         } else {
-          showFindings(form, box, [], built.inputs, "Could not reach the scrubber (" + result.status + "); it runs again when you send.");
+          showFindings(form, box, [], "Could not reach the scrubber (" + result.status + "); it runs again when you send.");
         }
       }).catch(function () {
-        if (mine === seq) { showFindings(form, box, [], built.inputs, "Could not reach the scrubber; it runs again when you send."); }
+        if (mine === seq) { showFindings(form, box, [], "Could not reach the scrubber; it runs again when you send."); }
       });
     }
     form.addEventListener("input", function () {

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from contracts.enums import ClaimStatus
 from contracts.names import claim_workflow_id
 from reclaim.claims.schemas import ClaimDocument
-from reclaim.models import Claim, ClaimEvent, utcnow
+from reclaim.models import Claim, ClaimEvent, Submission, utcnow
 
 PCN_PREFIX = "RC"
 # ASCII digits only (str.isdigit() takes '²'), and short enough for the integer columns.
@@ -94,6 +94,32 @@ def corrected_document(document: dict[str, Any], corrections: dict[str, Any]) ->
                 for e in exc.errors()
             ]
         ) from exc
+
+
+def last_attempt(*, session: Session, claim_id: int) -> Submission | None:
+    """The claim's latest 837 (its attempt and the document it sent)."""
+    return session.exec(
+        select(Submission).where(Submission.claim_id == claim_id)
+        .order_by(col(Submission.attempt).desc()).limit(1)
+    ).first()
+
+
+def unchanged_since(*, session: Session, claim_id: int, document: ClaimDocument) -> int | None:
+    """The attempt whose 837 carried exactly this document (compared as claim documents, so
+    `150` and `150.00` are the same charge), or None when it differs or nothing was sent."""
+    last = last_attempt(session=session, claim_id=claim_id)
+    if last is None:
+        return None
+    try:
+        sent = ClaimDocument.model_validate(last.document)
+    except ValidationError:
+        return None
+    return last.attempt if sent == document else None
+
+
+def nothing_changed(attempt: int) -> str:
+    return (f"nothing changed since attempt {attempt}: the payer would get the same claim "
+            "again. Change the fields the payer named, or choose another action.")
 
 
 def apply_correction(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from reclaim.claims.diff import document_diff
 from reclaim.models import (
     Claim,
     ClaimEvent,
@@ -56,9 +57,14 @@ def claim_detail(*, session: Session, claim: Claim) -> dict[str, Any]:
                 "created_at": s.created_at,
                 "sent_at": s.sent_at,
                 "x12": s.x12,
+                # What this attempt changed against the one before it (a correction's diff).
+                "changes": document_diff(submissions[n - 1].document, s.document) if n else [],
             }
-            for s in submissions
+            for n, s in enumerate(submissions)
         ],
+        # A correction recorded on the claim and not sent yet, against the last attempt.
+        "pending_changes": (document_diff(submissions[-1].document, claim.document)
+                            if submissions else []),
         "acknowledgments": [
             {
                 "kind": r.kind,

@@ -195,7 +195,10 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
             claim_id=claim_id,
             attempt=attempt,
             accepted=item.action == "accepted",
-            code=f"{item.status_category}:{item.status_code}",
+            # STC01 as sent: category:status, and the entity it names when there is one
+            # (A7:562:85, the billing provider's NPI): the correction map routes by all three.
+            code=":".join(p for p in (item.status_category, item.status_code, item.entity_code)
+                          if p),
             message=(item.message or STATUS_CATEGORY.get(item.status_category, ""))[:255]
             or None,
             payer_claim_control_number=item.payer_claim_control_number,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.enums import AWAITING_REMITTANCE
+from contracts.enums import AWAITING_REMITTANCE, ClaimStatus
 from reclaim.claims.service import parse_patient_control_number
 from reclaim.models import Claim
 from reclaim.x12.read_835 import ClaimRead
@@ -49,7 +49,10 @@ def match_by_lines(session: Session, payment: ClaimRead) -> tuple[int | None, in
         return None, None
     service_date = payment.service_date
     query = select(Claim).where(
-        Claim.member_id == payment.member_id, col(Claim.status).in_(AWAITING_REMITTANCE)
+        Claim.member_id == payment.member_id,
+        # A denied claim a person is correcting is `needs_correction` and was sent already.
+        or_(col(Claim.status).in_(AWAITING_REMITTANCE),
+            (col(Claim.status) == ClaimStatus.needs_correction) & (col(Claim.attempts) > 0)),
     )
     if service_date is not None:
         query = query.where(Claim.service_date == service_date)

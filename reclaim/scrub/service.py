@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select
 
-from contracts.enums import SUBMITTED_STATUSES
+from contracts.enums import SUBMITTED_STATUSES, ClaimStatus
 from contracts.messages import ScrubOutcome
 from reclaim import payers
 from reclaim.claims.schemas import ClaimDocument
@@ -26,7 +26,9 @@ _SAME_VISIT = select(Claim.document).where(
     col(Claim.member_id) == bindparam("b_member_id"),
     col(Claim.billing_npi) == bindparam("b_billing_npi"),
     col(Claim.service_date) == bindparam("b_service_date"),
-    col(Claim.status).in_(SUBMITTED_STATUSES),
+    # Sent at least once: a denied claim being corrected (`needs_correction`) counts too.
+    or_(col(Claim.status).in_(SUBMITTED_STATUSES),
+        (col(Claim.status) == ClaimStatus.needs_correction) & (col(Claim.attempts) > 0)),
     col(Claim.id) != bindparam("b_claim_id"),
 ).limit(50)
 

@@ -34,15 +34,19 @@ def test_coder_opens_an_item_from_work_and_sees_the_claim(page: Any, site: Site,
 
 def test_the_scrubber_speaks_while_the_coder_types(page: Any, site: Site) -> None:
     sign_in(page, site, "coder", f"/claims/{site.ids['denied']}")
+    # CO-16/N290 names the rendering provider: it comes first, the diagnoses one click away.
+    assert page.locator("fieldset.payer-named").get_by_label("Rendering provider NPI").is_visible()
+    assert not page.get_by_label("Diagnosis 1", exact=True).is_visible()
+    page.get_by_text("Every other field of the claim").click()
     page.get_by_label("Diagnosis 1", exact=True).fill("E11")
     findings = page.locator("#scrub-findings")
     findings.get_by_text(re.compile("E11", re.I)).first.wait_for()
     assert page.get_by_label("Diagnosis 1", exact=True).get_attribute("aria-invalid") == "true"
-    page.get_by_label("Diagnosis 1", exact=True).fill("E11.9")
+    page.get_by_label("Diagnosis 1", exact=True).fill("E11.65")
     page.get_by_role("button", name="Send the corrected claim").click()
     page.wait_for_url(re.compile(r"completed=resubmit"))
     assert page.get_by_role("status").inner_text().startswith("Done: Send the corrected claim")
-    assert site.client.updates[-1][1].corrections["diagnoses"][0] == "E11.9"
+    assert site.client.updates[-1][1].corrections == {"diagnoses": ["E11.65", "I10"]}
 
 
 def test_keyboard_reaches_the_work_queue(page: Any, site: Site) -> None:

@@ -52,7 +52,7 @@ def test_trigger_ids_end_where_the_design_says(tmp_path: Path) -> None:
 
         assert stack.wait_claim(patient, "patient_responsibility")
 
-        stack.wait_claim(coder, "denied")
+        stack.wait_claim(coder, "needs_correction")  # a coder must correct it (DESIGN.md)
         item = _open_item(stack, coder)
         assert item["queue"] == "coder"
         with stack.client() as http:

@@ -21,14 +21,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from reclaim.temporal import data_converter
 from temporalio.testing import WorkflowEnvironment
-from workflows.types import CompleteRequest
 
+from contracts.messages import CompleteRequest
 from reclaim.config import Settings
 from reclaim.db import get_engine, session_scope
 from reclaim.demo import seed_people
 from reclaim.models import WorkItem
+from temporal_client import data_converter
 from tests.conftest import TEST_SERVER, SmtpSink, fresh_database_url
 from tests.support import claim_doc
 from tests.workflows.conftest import Stack, running_stack
@@ -59,7 +59,6 @@ async def denial_to_coder(stack: Stack) -> Recorded:
     claim_id = await stack.post(claim_doc(patient__member_id="TEST-CO-11"))
     await stack.wait_status(claim_id, "submitted")
     await stack.pump()
-    await stack.wait_status(claim_id, "denied")
     item = await stack.wait_item(claim_id, kind="denial")
     await stack.complete(item, CompleteRequest(action="resubmit", user="cody",
                                                corrections={"diagnoses": ["E11.65", "I10"]}))
@@ -69,6 +68,23 @@ async def denial_to_coder(stack: Stack) -> Recorded:
     assert item.workflow_id is not None
     return {"claim_denial_coder_corrected": claim_workflow(claim_id),
             "work_item_denial_completed": item.workflow_id}
+
+
+async def rejection_to_front_desk(stack: Stack) -> Recorded:
+    """277CA A7:33 (the member id): the correction map sends it to the front desk, the claim is
+    needs_correction while it waits, the corrected member id goes as an original and is paid."""
+    claim_id = await stack.post(claim_doc(patient__member_id="TEST-REJECT-33"))
+    await stack.wait_status(claim_id, "submitted")
+    await stack.pump()
+    item = await stack.wait_item(claim_id, kind="correction")
+    await stack.wait_status(claim_id, "needs_correction")
+    fixed = claim_doc()["patient"] | {"member_id": "W987654321"}
+    await stack.complete(item, CompleteRequest(action="resubmit", user="frank",
+                                               corrections={"patient": fixed}))
+    await stack.wait_status(claim_id, "submitted")
+    await stack.pump()
+    await stack.wait_status(claim_id, "paid")
+    return {"claim_rejection_front_desk": claim_workflow(claim_id)}
 
 
 async def scrub_correction(stack: Stack) -> Recorded:
@@ -105,6 +121,7 @@ SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "denial_to_coder": denial_to_coder,
     "scrub_correction": scrub_correction,
+    "rejection_to_front_desk": rejection_to_front_desk,
 }
 
 

@@ -25,6 +25,7 @@ EXPECTED = {  # file -> workflow type
     "claim_happy_path": "ClaimWorkflow",
     "claim_denial_coder_corrected": "ClaimWorkflow",
     "claim_scrub_correction": "ClaimWorkflow",
+    "claim_rejection_front_desk": "ClaimWorkflow",
     "work_item_denial_completed": "WorkItemWorkflow",
     "work_item_reminded_escalated": "WorkItemWorkflow",
 }

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from contracts.messages import ClaimResult, CompleteRequest
 from reclaim.models import Claim, Submission
@@ -66,9 +68,10 @@ async def test_277ca_rejection_goes_to_a_coder_and_back_as_an_original(stack: St
     claim_id = await stack.post(claim_doc(patient__member_id="TEST-REJECT-A7"))
     await stack.wait_status(claim_id, "submitted")
     await stack.pump()
-    await stack.wait_status(claim_id, "rejected")
+    await stack.wait_status(claim_id, "rejected", "needs_correction")
     item = await stack.wait_item(claim_id, kind="correction")
-    assert item.queue == "coder"
+    assert item.queue == "coder"  # A7:A7 is in no row of the correction map: the coder's
+    assert await stack.wait_status(claim_id, "needs_correction") == "needs_correction"
     fixed = claim_doc()["patient"] | {"member_id": "W987654321"}
     await stack.complete(
         item, CompleteRequest(action="resubmit", corrections={"patient": fixed}, user="cody")
@@ -81,6 +84,31 @@ async def test_277ca_rejection_goes_to_a_coder_and_back_as_an_original(stack: St
                             .order_by(Submission.attempt)).all()
     assert [s.frequency_code for s in subs] == ["1", "1"]
     assert "W987654321" in subs[1].x12
+
+
+async def test_a_member_id_rejection_goes_to_the_front_desk(stack: Stack) -> None:
+    # 277CA A7:33 (subscriber id): the correction map sends it to who can fix a member id, and
+    # the claim says it needs a correction while the item is open.
+    claim_id = await stack.post(claim_doc(patient__member_id="TEST-REJECT-33"))
+    await stack.wait_status(claim_id, "submitted")
+    await stack.pump()
+    item = await stack.wait_item(claim_id, kind="correction")
+    assert item.queue == "front_desk"
+    assert item.data["rejection"]["code"] == "A7:33"
+    assert item.data["rejection"]["rule_id"] == "subscriber-id"
+    assert await stack.wait_status(claim_id, "needs_correction") == "needs_correction"
+    same = claim_doc()["patient"] | {"member_id": "TEST-REJECT-33"}
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await stack.complete(item, CompleteRequest(action="resubmit",
+                                                   corrections={"patient": same}))
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert "nothing changed since attempt 1" in str(refused.value.cause.details)
+    fixed = same | {"member_id": "W987654320"}
+    await stack.complete(item, CompleteRequest(action="resubmit", user="frank",
+                                               corrections={"patient": fixed}))
+    await stack.wait_status(claim_id, "submitted")
+    await stack.pump()
+    await stack.wait_status(claim_id, "paid")
 
 
 async def test_partial_payment_with_a_line_closed_as_duplicate(stack: Stack) -> None:

@@ -73,9 +73,11 @@ async def test_auto_fix_resubmits_a_replacement_that_is_paid(stack: Stack) -> No
 async def test_coder_route_emails_and_the_correction_is_paid(stack: Stack,
                                                              smtp: SmtpSink) -> None:
     claim_id = await denied_by_payer(stack, "TEST-CO-11")
-    await stack.wait_status(claim_id, "denied")
     item = await stack.wait_item(claim_id, kind="denial")
     assert item.queue == "coder"
+    # While the coder's item is open the claim says so (DESIGN.md), not `denied`.
+    assert await stack.wait_status(claim_id, "needs_correction") == "needs_correction"
+    assert "denied" in [e.split(":")[0] for e in stack.story(claim_id).split(" | ")]
     await stack.wait_mail(smtp, f"claim {claim_id},")
     await stack.complete(item, CompleteRequest(action="resubmit", user="cody",
                                                corrections={"diagnoses": ["E11.65", "I10"]}))
@@ -181,8 +183,10 @@ async def test_attempt_cap_escalates_to_a_manager(stack: Stack) -> None:
                                                 carc="11"), number=910 + attempt))
         if attempt < 3:
             item = await stack.wait_item(claim_id, kind="denial")
+            # Each attempt a different claim: the same one again is refused (nothing changed).
+            fixes = {1: ["E11.65", "I10"], 2: ["E11.65", "I10", "E78.5"]}
             await stack.complete(item, CompleteRequest(
-                action="resubmit", corrections={"diagnoses": ["E11.65", "I10"]}))
+                action="resubmit", corrections={"diagnoses": fixes[attempt]}))
             await stack.wait_item_status(item.id, "done")
     cap = await stack.wait_item(claim_id, kind="attempt_cap")
     assert cap.queue == "manager"

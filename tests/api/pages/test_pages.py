@@ -238,8 +238,17 @@ def test_claim_page_shows_everything(page_db: Engine, as_role: Any) -> None:
     assert "(contractual: the provider absorbs it)" in html  # the plain meaning
     assert "E11 is not billable" in html  # scrub finding
     assert 'id="correction-form"' in html
-    assert 'name="diagnoses"' in html
+    assert 'name="diagnoses[0]"' in html
     assert 'data-field="lines[0].modifiers"' in html
+    # CO-16/N290 names the rendering provider: its fields come first, every other is one click
+    # away (a <details> that holds the patient, the payer, the lines ...).
+    first, _, rest = html.partition('<details class="all-fields"')
+    assert 'name="rendering_provider.npi"' in first
+    assert 'name="patient.member_id"' not in first
+    for name in ("patient.member_id", "payer_id", "billing_provider.npi",
+                 "referring_provider.npi", "prior_authorization", "lines[0].units",
+                 "place_of_service", "service_date"):
+        assert f'name="{name}"' in rest, name
     assert "ISA*00~" in html  # the 837 as sent
     assert "Printable CMS-1500" in html
     assert "Denied by ACME: CO-16" in html  # timeline
@@ -346,12 +355,16 @@ def test_audit_page(page_db: Engine, as_role: Any) -> None:
 # ---------------------------------------------------------------- completing work
 
 
-def _correction_form(client: TestClient, **changes: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "csrf_token": csrf_of(client), "line_count": "1", "diagnoses": ["E11.9", "I10"],
-        "lines-0-procedure": "99214", "lines-0-modifiers": "25", "lines-0-units": "1",
-        "lines-0-charge": "150.00", "lines-0-pointers": "1 2", "action": "resubmit",
-    }
+def _correction_form(client: TestClient, engine: Engine, claim_id: int,
+                     **changes: Any) -> dict[str, Any]:
+    """The correction form as the page fills it from the claim, with `changes` typed in."""
+    from api.pages.forms import form_values
+
+    with Session(engine) as s:
+        claim = s.get(Claim, claim_id)
+        assert claim is not None
+        data: dict[str, Any] = dict(form_values(claim.document))
+    data.update({"csrf_token": csrf_of(client), "action": "resubmit"})
     data.update(changes)
     return data
 
@@ -360,17 +373,16 @@ def test_completing_a_correction(page_db: Engine, as_role: Any, fake_client: Any
     ids = seed(page_db)
     client = as_role("coder")
     response = client.post(f"/work-items/{ids['coder_item']}/complete",
-                           data=_correction_form(client, note="added the NPI"))
+                           data=_correction_form(client, page_db, ids["denied"],
+                                                 note="coded the hyperglycemia",
+                                                 **{"diagnoses[0]": "E11.65"}))
     assert response.status_code == 303
     assert response.headers["location"] == f"/claims/{ids['denied']}?completed=resubmit"
     workflow_id, request = fake_client.updates[-1]
     assert workflow_id == f"work-item-{ids['coder_item']}"
     assert request.action == "resubmit"
     assert request.user == "cora"
-    assert request.corrections["diagnoses"] == ["E11.9", "I10"]
-    line = request.corrections["lines"][0]
-    assert line["modifiers"] == ["25"]
-    assert line["diagnosis_pointers"] == [1, 2]
+    assert request.corrections == {"diagnoses": ["E11.65", "I10"]}  # only what changed
     assert "goes on" in client.get(response.headers["location"]).text
 
 
@@ -381,7 +393,8 @@ def test_a_refused_correction_shows_the_findings_inline(page_db: Engine, as_role
                                 "field": "lines[0].modifiers", "message": "needs modifier 59"}]
     client = as_role("coder")
     response = client.post(f"/work-items/{ids['coder_item']}/complete",
-                           data=_correction_form(client, **{"lines-0-modifiers": "XX"}))
+                           data=_correction_form(client, page_db, ids["denied"],
+                                                 **{"lines[0].modifiers": "XX"}))
     assert response.status_code == 409
     assert "still fails the scrubber" in response.text
     assert '<span class="field-error" id="err-lines-0-modifiers">needs modifier 59</span>' in \
@@ -394,7 +407,8 @@ def test_an_incomplete_correction_names_the_field(page_db: Engine, as_role: Any,
     ids = seed(page_db)
     client = as_role("coder")
     response = client.post(f"/work-items/{ids['coder_item']}/complete",
-                           data=_correction_form(client, **{"lines-0-charge": "lots"}))
+                           data=_correction_form(client, page_db, ids["denied"],
+                                                 **{"lines[0].charge": "lots"}))
     assert response.status_code == 422
     assert "lines[0].charge" in response.text
     assert fake_client.updates == []
@@ -405,7 +419,8 @@ def test_check_with_the_scrubber_completes_nothing(page_db: Engine, as_role: Any
     ids = seed(page_db)
     client = as_role("coder")
     response = client.post(f"/work-items/{ids['coder_item']}/complete",
-                           data=_correction_form(client, action="check", diagnoses=["E11"]))
+                           data=_correction_form(client, page_db, ids["denied"], action="check",
+                                                 **{"diagnoses[0]": "E11"}))
     assert response.status_code == 200
     assert "The scrubber says" in response.text
     assert 'id="err-diagnoses-0"' in response.text
