@@ -191,6 +191,12 @@ def _statement_period(doc: ClaimDocument) -> tuple[date, date]:
 
 
 def _claim_references(out: SegmentWriter, claim: Claim837) -> None:
+    # Loop 2300 order (X222A1/X223A2): referral number 9F, prior authorization G1, then the
+    # payer claim control number F8.
+    if claim.document.referral_number:
+        out.add("REF", "9F", claim.document.referral_number)
+    if claim.document.prior_authorization:
+        out.add("REF", "G1", claim.document.prior_authorization)
     if claim.frequency_code in ("7", "8"):
         if not claim.payer_claim_control_number:
             raise ValueError(
@@ -198,8 +204,6 @@ def _claim_references(out: SegmentWriter, claim: Claim837) -> None:
                 "the payer claim control number (REF*F8)"
             )
         out.add("REF", "F8", claim.payer_claim_control_number)
-    if claim.document.prior_authorization:
-        out.add("REF", "G1", claim.document.prior_authorization)
 
 
 def _diagnosis(code: str) -> str:
@@ -253,6 +257,10 @@ def _line_control_number(claim: Claim837, number: int) -> str:
 def _line_trailer(out: SegmentWriter, claim: Claim837, line: ServiceLine, number: int) -> None:
     out.add("DTP", "472", "D8", d8(line.service_date or claim.document.service_date))
     out.add("REF", "6R", _line_control_number(claim, number))
+    if line.ndc and line.ndc_quantity is not None and line.ndc_unit:
+        # Loop 2410 drug identification: LIN03 the 11-digit NDC (N4), CTP04/CTP05-1 its quantity.
+        out.add("LIN", None, "N4", line.ndc)
+        out.add("CTP", None, None, None, amount(line.ndc_quantity), [line.ndc_unit])
 
 
 def _sv1(out: SegmentWriter, claim: Claim837, line: ServiceLine, number: int) -> None:
