@@ -56,17 +56,35 @@ class Patient(Strict):
     address: Address
 
 
+class Subscriber(Strict):
+    """The insured, when the patient is someone else (a dependant): loop 2000C then carries the
+    patient, and `patient.member_id` is still the subscriber's member id (NM1*IL NM109)."""
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    # PAT01, the patient's relationship to the subscriber (01 spouse, 19 child, G8 other, ...).
+    relationship: str = Field(min_length=2, max_length=2)
+    birth_date: date | None = None
+    sex: Sex | None = None
+    address: Address | None = None
+
+
+_TAXONOMY = Field(default=None, min_length=10, max_length=10)  # PRV03, a NUCC taxonomy code
+
+
 class BillingProvider(Strict):
     npi: str = Field(min_length=1, max_length=15)
     name: str = _short
     tax_id: str = Field(min_length=1, max_length=15)
     address: Address
+    taxonomy: str | None = _TAXONOMY
 
 
 class Provider(Strict):
     npi: str = Field(min_length=1, max_length=15)
     first_name: str = Field(min_length=1, max_length=35)
     last_name: str = Field(min_length=1, max_length=60)
+    taxonomy: str | None = _TAXONOMY
 
 
 class ServiceLine(Strict):
@@ -107,6 +125,7 @@ class ClaimDocument(Strict):
     claim_type: ClaimType = "professional"
     payer_id: str = Field(min_length=1, max_length=80)
     patient: Patient
+    subscriber: Subscriber | None = None
     billing_provider: BillingProvider
     rendering_provider: Provider | None = None
     referring_provider: Provider | None = None

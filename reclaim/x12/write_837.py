@@ -36,6 +36,8 @@ def write_837(batch: Batch837, *, delimiters: Delimiters = DEFAULT_DELIMITERS) -
         for claim in claims:
             hl += 1
             _subscriber(out, claim, batch.payer_name, hl=hl, parent_hl=provider_hl)
+            if claim.document.subscriber is not None:
+                hl += 1  # the patient's 2000C
             _claim(out, claim, claim_type)
     return interchange(
         envelope=batch.envelope,
@@ -87,6 +89,8 @@ def _header(out: SegmentWriter, batch: Batch837) -> None:
 
 def _billing_provider(out: SegmentWriter, provider: BillingProvider, hl: int) -> None:
     out.add("HL", str(hl), None, "20", "1")
+    if provider.taxonomy:
+        out.add("PRV", "BI", "PXC", provider.taxonomy)
     out.add("NM1", "85", "2", clip(provider.name, 60), None, None, None, None, "XX", provider.npi)
     _address(out, provider.address, zip_plus_four=True)
     out.add("REF", "EI", _digits(provider.tax_id))
@@ -97,23 +101,39 @@ def _subscriber(
 ) -> None:
     doc = claim.document
     patient = doc.patient
-    out.add("HL", str(hl), str(parent_hl), "22", "0")
-    out.add("SBR", "P", "18", None, None, None, None, None, None, "CI")
+    subscriber = doc.subscriber
+    out.add("HL", str(hl), str(parent_hl), "22", "0" if subscriber is None else "1")
+    out.add("SBR", "P", "18" if subscriber is None else None, None, None, None, None, None, None,
+            "CI")
+    insured = subscriber or patient
     out.add(
         "NM1",
         "IL",
         "1",
-        clip(patient.last_name, 60),
-        clip(patient.first_name, 35),
+        clip(insured.last_name, 60),
+        clip(insured.first_name, 35),
         None,
         None,
         None,
         "MI",
         patient.member_id,
     )
-    _address(out, patient.address)
-    out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
+    if subscriber is None:
+        _address(out, patient.address)
+        out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
+    else:
+        if subscriber.address is not None:
+            _address(out, subscriber.address)
+        if subscriber.birth_date is not None:
+            out.add("DMG", "D8", d8(subscriber.birth_date), subscriber.sex or "U")
     out.add("NM1", "PR", "2", clip(payer_name, 60), None, None, None, None, "PI", doc.payer_id)
+    if subscriber is not None:
+        # Loop 2000C: the patient is a dependant of the subscriber (PAT01 the relationship).
+        out.add("HL", str(hl + 1), str(hl), "23", "0")
+        out.add("PAT", subscriber.relationship)
+        out.add("NM1", "QC", "1", clip(patient.last_name, 60), clip(patient.first_name, 35))
+        _address(out, patient.address)
+        out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
 
 
 def _address(out: SegmentWriter, address: Address, *, zip_plus_four: bool = False) -> None:
@@ -237,6 +257,9 @@ def _provider(out: SegmentWriter, entity: str, provider: Provider | None) -> Non
         "XX",
         provider.npi,
     )
+    if provider.taxonomy and entity in ("82", "71"):
+        # PRV in 2310B (rendering, PE) and 2310A of an 837I (attending, AT).
+        out.add("PRV", "PE" if entity == "82" else "AT", "PXC", provider.taxonomy)
 
 
 def _procedure(line: ServiceLine) -> list[str | None]:

@@ -129,6 +129,16 @@ PROFESSIONAL_CASES: dict[str, Claim837] = {
         ),
         frequency_code="7", payer_claim_control_number="PCC1",
     ),
+    "a dependant of the subscriber, taxonomies": claim(
+        claim_doc(
+            subscriber={"first_name": "Bo", "last_name": "Lee", "relationship": "19",
+                        "birth_date": "1958-01-01", "sex": "M",
+                        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
+                                    "zip": "62701"}},
+            billing_provider={**DESIGN_CLAIM["billing_provider"], "taxonomy": "207Q00000X"},
+            rendering_provider={**DESIGN_CLAIM["rendering_provider"], "taxonomy": "207Q00000X"},
+        )
+    ),
 }
 
 
@@ -198,6 +208,17 @@ def test_837p_prior_authorization_and_referring() -> None:
     entities = [s[1] for s in find(text, "NM1")]
     assert "DN" in entities
     assert "82" not in entities
+
+
+def test_837p_dependant_patient_gets_a_2000c_loop() -> None:
+    text = write_837(batch(PROFESSIONAL_CASES["a dependant of the subscriber, taxonomies"]))
+    assert find(text, "HL") == [["HL", "1", "", "20", "1"], ["HL", "2", "1", "22", "1"],
+                                ["HL", "3", "2", "23", "0"]]
+    assert find(text, "PAT") == [["PAT", "19"]]
+    assert find(text, "NM1")[3][:5] == ["NM1", "IL", "1", "Lee", "Bo"]
+    assert ["NM1", "QC", "1", "Lee", "Ann"] in find(text, "NM1")
+    assert find(text, "PRV") == [["PRV", "BI", "PXC", "207Q00000X"],
+                                 ["PRV", "PE", "PXC", "207Q00000X"]]
 
 
 def test_837p_referral_ndc_segments_in_guide_order() -> None:
