@@ -68,7 +68,9 @@ def test_dependant_patient_and_subscriber() -> None:
             doc.subscriber.relationship) == ("JANE", "SMITH", "19")
     assert doc.payer_id == "999996666"
     assert doc.diagnoses == ["0340", "V7389"]  # ICD-9 (BK/BF) kept as sent
-    assert [(l.procedure, l.charge, l.diagnosis_pointers, l.service_date) for l in doc.lines] == [
+    lines = [(ln.procedure, ln.charge, ln.diagnosis_pointers, ln.service_date)
+             for ln in doc.lines]
+    assert lines == [
         ("99213", Decimal("40.00"), [1], date(2006, 10, 3)),
         ("87070", Decimal("15.00"), [1], date(2006, 10, 3)),
         ("99214", Decimal("35.00"), [2], date(2006, 10, 10)),
@@ -80,7 +82,7 @@ def test_dependant_patient_and_subscriber() -> None:
 def test_drug_lines_carry_their_ndc() -> None:
     [claim] = read_837_claims(sample(DRUGS)).claims
     lines = claim.document.lines
-    assert [(l.procedure, l.units, l.ndc, l.ndc_quantity, l.ndc_unit) for l in lines] == [
+    assert [(ln.procedure, ln.units, ln.ndc, ln.ndc_quantity, ln.ndc_unit) for ln in lines] == [
         ("S9500", Decimal("7.00"), None, None, None),
         ("S5001", Decimal("7.00"), "00004196501", Decimal("7.00"), "UN"),
         ("S5000", Decimal("14.00"), "63323024910", Decimal("14.00"), "UN"),
@@ -105,7 +107,7 @@ def test_two_institutional_claims_field_by_field() -> None:
     assert doc.rendering_provider is not None
     assert (doc.rendering_provider.npi, doc.rendering_provider.last_name) == ("1122334455",
                                                                               "JONES")
-    assert [(l.revenue_code, l.procedure, l.charge, l.units) for l in doc.lines] == [
+    assert [(ln.revenue_code, ln.procedure, ln.charge, ln.units) for ln in doc.lines] == [
         ("0305", "85025", Decimal("13.39"), Decimal("1.00")),
         ("0730", "93005", Decimal("76.56"), Decimal("3.00")),
     ]
@@ -184,7 +186,7 @@ def test_imported_claims_are_written_back_as_valid_837s(path: Path) -> None:
         # Reclaim sends every diagnosis as ICD-10 (ABK/ABF), so an ICD-9 code comes back dotted.
         return [(c.document.patient.member_id, c.document.payer_id,
                  [d.replace(".", "") for d in c.document.diagnoses],
-                 c.document.subscriber, [(l.procedure, l.modifiers, l.charge, l.units, l.ndc)
-                                         for l in c.document.lines]) for c in claims]
+                 c.document.subscriber, [(ln.procedure, ln.modifiers, ln.charge, ln.units, ln.ndc)
+                                         for ln in c.document.lines]) for c in claims]
 
     assert essentials(again.claims) == essentials(read.claims)
