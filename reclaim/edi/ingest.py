@@ -167,7 +167,9 @@ def _read_into(session: Session, edi: EdiFile) -> list[ClaimSignal] | None:
             answers = read(edi.raw)
             edi.type = kind
             edi.warnings = _warnings(answers)
-            edi.parsed = {key: [a.model_dump(mode="json") for a in answers]}
+            edi.parsed = {key: [a.model_dump(mode="json") for a in answers],
+                          "refused_claims": [r for a in answers
+                                             for r in getattr(a, "refused", [])]}
             store(session, edi, answers, signals)
         else:
             kind = None

@@ -865,3 +865,42 @@ def test_837_round_trip() -> None:
             for ln in doc.lines]
         assert [ln.service_date for ln in got.lines] == [date(2026, 11, 2), date(2026, 11, 3)]
     assert [ln.line_control_number for ln in read.claims[1].lines] == ["A-1", "A-2"]
+
+
+# ---------------------------------------------------------------- one bad loop, 277CA and 999
+
+
+def test_277ca_malformed_claim_is_refused_and_the_others_read() -> None:
+    from tests.x12.test_writers import claim_status, status_277
+
+    text = write_277ca(status_277(claim_status("RC1-1", accepted=True),
+                                  claim_status("RC2-1", accepted=False),
+                                  claim_status("RC3-1", accepted=True)))
+    bad = text.replace("TRN*2*RC2-1~", "TRN*2*" + "9" * 60 + "~")
+    [status] = read_277ca(bad)
+    assert [c.patient_control_number for c in status.claims] == ["RC1-1", "RC3-1"]
+    [refused] = status.refused
+    index = [s.strip() for s in bad.split("~")].index("TRN*2*" + "9" * 60) + 1
+    assert refused["segment"] == index
+    assert "TRN02 (patient control number) has 60 characters" in refused["reason"]
+    assert any(w.segment_index == index and "refused" in w.message for w in status.warnings)
+
+
+def test_999_malformed_answer_is_refused_and_the_others_read() -> None:
+    sent = Ack999(
+        envelope=ROUND_TRIP_ENVELOPE, group_control_number=17, implementation="005010X222A1",
+        transactions=[
+            AckTransaction(control_number="0001", implementation="005010X222A1", status="A"),
+            AckTransaction(control_number="0002", implementation="005010X222A1", status="R",
+                           errors=[AckError(segment_id="NM1", segment_position=21, code="8")]),
+            AckTransaction(control_number="0003", implementation="005010X222A1", status="A"),
+        ],
+        group_status="P", received_count=3, accepted_count=2,
+    )
+    text = write_999(sent)
+    bad = text.replace("IK3*NM1*21**8~", "IK3*NM1*twenty-one**8~")
+    [read] = read_999(bad)
+    assert [t.control_number for t in read.transactions] == ["0001", "0003"]
+    [refused] = read.refused
+    assert refused["transaction_control_number"] == "0002"
+    assert "IK302 is not a number" in refused["reason"]
