@@ -136,6 +136,7 @@ class _Claim:
     lines: list[dict[str, Any]] = field(default_factory=list)
     line_controls: list[str] = field(default_factory=list)
     taxonomy: dict[str, str] = field(default_factory=dict)  # PRV01 (PE, AT) -> PRV03
+    lx: Segment | None = None  # the last line's LX
     other_payer: bool = False  # inside 2320/2330x: their NM1s are not ours
     error: X12Error | None = None
 
@@ -268,15 +269,18 @@ class _Transaction:
         self.party = None
         self.claim = _Claim(clm=segment, billing=self.billing, subscriber=self.subscriber,
                             patient=self.patient, payer=self.payer)
-        segment.required(1, what="patient control number")
-        segment.amount(2, what="total claim charge")
+        segment.limited(1, 38, what="patient control number", required=True)
+        segment.amount(2, what="total claim charge", stored=True)
         segment.required(5, 1, what="place of service or facility type")
 
     def _claim_segment(self, claim: _Claim, segment: Segment) -> None:
         seg_id = segment.id
         if seg_id == "LX":
+            if claim.lines and "charge" not in claim.lines[-1] and claim.lx is not None:
+                raise claim.lx.error("service line (LX) without its SV1 or SV2")
             claim.lines.append({})
             claim.line_controls.append("")
+            claim.lx = segment
         elif seg_id == "SV1":
             self._sv1(claim, segment)
         elif seg_id == "SV2":
@@ -295,7 +299,7 @@ class _Transaction:
             claim.lines[-1]["ndc_unit"] = segment.required(5, 1, what="drug unit")
 
     def _line(self, claim: _Claim, segment: Segment) -> dict[str, Any]:
-        if not claim.lines or claim.lines[-1]:
+        if not claim.lines or "charge" in claim.lines[-1]:
             raise segment.error(f"{segment.id} outside a service line (LX) of a claim")
         return claim.lines[-1]
 
@@ -356,6 +360,8 @@ class _Transaction:
         if claim is None:
             return
         pcn = claim.clm.value(1) or None
+        if claim.error is None and claim.lines and "charge" not in claim.lines[-1] and claim.lx:
+            claim.error = claim.lx.error("service line (LX) without its SV1 or SV2")
         if claim.error is not None:
             self.refused.append(RefusedClaim(pcn, claim.error.segment_index,
                                              str(claim.error)))
@@ -387,7 +393,7 @@ class _Transaction:
         patient = claim.patient or claim.subscriber
         location = clm.components(5)
         frequency = location[2] if len(location) > 2 else ""
-        lines = [line for line in claim.lines if line]
+        lines = claim.lines
         service_dates = [line["service_date"] for line in lines if line.get("service_date")]
         service_date = claim.dates.get("472") or claim.dates.get("434") or (
             min(service_dates) if service_dates else None)

@@ -137,6 +137,13 @@ def test_a_claim_whose_total_disagrees_with_its_lines_is_refused() -> None:
     assert "CLM02 total charge 20 is not the sum of the lines' charges (2)" in refused.reason
 
 
+def test_a_patient_control_number_longer_than_the_guide_allows_is_refused() -> None:
+    read = read_837_claims(sample(UHIN).replace("CLM*1606*", "CLM*" + "7" * 39 + "*"))
+    [refused] = read.refused
+    assert "CLM01 (patient control number) has 39 characters; X12 allows at most 38" in (
+        refused.reason)
+
+
 def test_a_claim_missing_what_a_document_needs_says_where_it_comes_from() -> None:
     read = read_837_claims(sample(UHIN).replace("DMG*D8*19461111*F~", ""))
     [refused] = read.refused
@@ -190,3 +197,11 @@ def test_imported_claims_are_written_back_as_valid_837s(path: Path) -> None:
                                          for ln in c.document.lines]) for c in claims]
 
     assert essentials(again.claims) == essentials(read.claims)
+
+
+def test_a_service_line_without_its_sv1_is_refused_at_its_lx() -> None:
+    text = sample(DEPENDANT).replace("SV1*HC:87070*15.00*UN*1.00***1~", "")
+    [refused] = read_837_claims(text).refused
+    segments = [s.strip() for s in text.split("~")]
+    assert segments[refused.segment_index - 1] == "LX*2"
+    assert "service line (LX) without its SV1 or SV2" in refused.reason
