@@ -113,12 +113,15 @@ def _check_isa(header: str, index: int, first: bool) -> None:
         raise X12Error(f"not X12: {where} does not start with an ISA header ({shown!r})",
                        segment_index=index, segment_id="ISA")
     if len(header) < ISA_LENGTH:
-        raise X12Error("truncated ISA header: fewer than 106 characters",
+        raise X12Error(f"ISA header does not hold its 16 elements (ISA01-ISA16 split by "
+                       f"{header[3:4]!r}): only {len(header)} characters and no ISA16 "
+                       "component separator before the segment terminator",
                        segment_index=index, segment_id="ISA")
     separator = header[3]
     if any(header[offset] != separator for offset in _ISA_SEPARATOR_OFFSETS):
-        raise X12Error("ISA header is not the fixed 106-character layout "
-                       "(ids must be padded to their full width)",
+        raise X12Error(f"ISA header does not hold its 16 elements (ISA01-ISA16 split by "
+                       f"{separator!r}) in the fixed 106-character layout, nor when read by "
+                       "its delimiters",
                        segment_index=index, segment_id="ISA")
 
 
@@ -188,8 +191,8 @@ class Tokenizer:
             return
         fields = window[4:last].split(separator)
         component, terminator = window[last + 1], window[last + 2]
-        if len(fields) != 15 or terminator.isalnum():
-            return
+        if len(fields) != 15 or terminator.isalnum() or terminator in window[:last]:
+            return  # not sixteen ISA elements: _check_isa says what is wrong
         padded = []
         for number, (value, width) in enumerate(zip(fields, _ISA_WIDTHS, strict=True), start=1):
             if len(value.strip()) > width or (number in (9, 10, 12) and len(value) != width):
