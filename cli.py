@@ -416,7 +416,7 @@ def claims_import(
 
 
 async def _import_claims(settings: Settings, files: list[Path]) -> list[dict[str, object]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from reclaim.db import get_engine
     from temporal_client import connect, import_claims
@@ -435,7 +435,7 @@ async def _import_claims(settings: Settings, files: list[Path]) -> list[dict[str
                 answers.append({"file": str(path), "error": {"detail": str(exc)}})
                 continue
 
-            def advance(done: int, total: int, task: int = task) -> None:
+            def advance(done: int, total: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=total)
 
             result = await import_claims(engine=engine, client=client, settings=settings,
