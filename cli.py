@@ -446,6 +446,84 @@ def payers_import(file: Path) -> None:
                                                         author="cli"))
 
 
+@claims_app.command("import")
+def claims_import(
+    files: list[Path],
+    as_json: Annotated[bool, typer.Option("--json", help="print each file's answer as JSON "
+                                                        "(as POST /api/v1/claims/import)")] = False,
+) -> None:
+    """Import 837P/837I files from the practice's own system: each good claim created and its
+    workflow started; each bad one listed with its segment number and the reason."""
+    settings = _settings()
+    from reclaim.db import migrate as run_migrations
+
+    run_migrations(settings.resolved_database_url)
+    answers = asyncio.run(_import_claims(settings, files))
+    if as_json:
+        typer.echo(json.dumps(answers, indent=2))
+    else:
+        _print_imports(answers)
+    if any(a.get("error") or a.get("refused") for a in answers):
+        raise typer.Exit(1)
+
+
+async def _import_claims(settings: Settings, files: list[Path]) -> list[dict[str, object]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    from reclaim.db import get_engine
+    from temporal_client import connect, import_claims
+
+    engine = get_engine(settings.resolved_database_url)
+    client = await connect(settings)
+    answers: list[dict[str, object]] = []
+    # On stderr: `--json` keeps stdout for the answer.
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        for path in files:
+            task = bar.add_task(path.name, total=None)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                answers.append({"file": str(path), "error": {"detail": str(exc)}})
+                continue
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = await import_claims(engine=engine, client=client, settings=settings,
+                                         raw=data, filename=path.name, username="cli",
+                                         progress=advance)
+            bar.update(task, total=max(len(result.accepted) + result.duplicates, 1),
+                       completed=max(len(result.accepted) + result.duplicates, 1))
+            answers.append({"file": str(path), **result.as_dict()})
+    return answers
+
+
+def _print_imports(answers: list[dict[str, object]]) -> None:
+    totals = {"accepted": 0, "refused": 0, "duplicates": 0}
+    for answer in answers:
+        error = answer.get("error")
+        if isinstance(error, dict):
+            console.print(f"{answer['file']}: not imported: {error.get('detail')}")
+            continue
+        accepted, refused = answer["accepted"], answer["refused"]
+        duplicates = answer["duplicates"]
+        if not isinstance(accepted, list) or not isinstance(refused, list):
+            raise TypeError("an import answer lists its claims")
+        if not isinstance(duplicates, int):
+            raise TypeError("an import answer counts its duplicates")
+        totals["accepted"] += len(accepted)
+        totals["refused"] += len(refused)
+        totals["duplicates"] += duplicates
+        console.print(f"{answer['file']}: {answer['file_type']}  accepted {len(accepted)}  "
+                      f"refused {len(refused)}  duplicates {duplicates}")
+        for claim in refused:
+            console.print(f"  refused {claim['patient_control_number']} (segment "
+                          f"{claim['segment']}): {claim['reason']}", markup=False)
+    console.print(f"files: {len(answers)}  accepted: {totals['accepted']}  refused: "
+                  f"{totals['refused']}  duplicates: {totals['duplicates']}")
+
+
 @app.command("import-era")
 def import_era(files: list[Path]) -> None:
     """Import 835 (or 999/277CA) files: store, match to claims, signal their workflows."""

@@ -28,6 +28,7 @@ from contracts.names import (
     claim_workflow_id,
     signal_workflow_id,
 )
+from reclaim.claims.intake import ImportResult, Progress, import_837
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.claims.service import create_claim
 from reclaim.codec import KeyRing
@@ -101,6 +102,24 @@ async def create_and_start(
     assert claim.id is not None
     await start_claim_workflow(client, settings, claim_id=claim.id, payer_id=claim.payer_id)
     return claim
+
+
+async def import_claims(
+    *, engine: Engine, client: Client, settings: Settings, raw: bytes, filename: str | None,
+    username: str | None, progress: Progress | None = None,
+) -> ImportResult:
+    """An 837 from the practice's own system: each good claim created, then its workflow started
+    as `POST /api/v1/claims` starts it. A start Temporal refuses leaves the claim in `coding` for
+    the worker's `start_orphans` at its next start; the import does not fail for that."""
+    result = await asyncio.to_thread(import_837, engine=engine, raw=raw, filename=filename,
+                                     username=username, progress=progress)
+    for claim_id, payer_id in result.started:
+        try:
+            await start_claim_workflow(client, settings, claim_id=claim_id, payer_id=payer_id)
+        except RPCError as exc:
+            log.warning("an imported claim's workflow did not start; start_orphans will",
+                        extra={"claim_id": claim_id, "status": exc.status.name})
+    return result
 
 
 async def start_orphans(*, engine: Engine, client: Client, settings: Settings,

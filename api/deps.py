@@ -153,6 +153,7 @@ ANY_ROLE = roles_for("signed_in")
 Reader = Annotated[User, Depends(allow("signed_in"))]
 Biller = Annotated[User, Depends(allow("claims"))]
 PayerFiles = Annotated[User, Depends(allow("payer_files"))]
+ClaimImporter = Annotated[User, Depends(allow("import_claims"))]
 Dashboard = Annotated[User, Depends(allow("dashboard"))]
 Manager = Annotated[User, Depends(allow("manage"))]
 Setup = Annotated[User, Depends(allow("setup"))]

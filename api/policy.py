@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, Permission] = {
     "signed_in": Permission(STAFF, "any signed-in user: claims, work items (each item only by "
                                    "who may work its queue), forms, letters, the scrubber"),
     "claims": Permission(("coder", "biller", "manager"), "submit claims"),
+    "import_claims": Permission(("coder", "biller", "manager"),
+                                "import claims from an 837 the practice's own system exported"),
     "payer_files": Permission(("coder", "biller", "manager"),
                               "payer files: upload, list, read (raw 835s too)"),
     "dashboard": Permission(("manager",), "the dashboard and its KPIs"),
@@ -84,6 +86,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/codec/encode"): "signed_in",
     ("POST", "/api/v1/codec/decode"): "signed_in",
     ("POST", "/api/v1/claims"): "claims",
+    ("POST", "/api/v1/claims/import"): "import_claims",
     ("GET", "/files"): "payer_files",
     ("POST", "/files"): "payer_files",
     ("POST", "/api/v1/edi"): "payer_files",

@@ -363,3 +363,38 @@ class UserSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimImport(SQLModel, table=True):
+    """An 837 a practice's system exported, brought in as claims (reclaim/claims/intake.py): the
+    file, and what became of it (`summary`: accepted, refused, duplicates, warnings)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    file_type: str | None = Field(default=None, max_length=8)
+    submitter: str | None = Field(default=None, max_length=80)
+    filename: str | None = Field(default=None, max_length=255)
+    size: int = 0
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    username: str | None = Field(default=None, max_length=80)
+    accepted: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ImportedClaim(SQLModel, table=True):
+    """One claim an 837 import created, keyed by whose it is: the same patient control number
+    from the same submitter is the same claim, however often the file comes."""
+
+    __table_args__ = (UniqueConstraint("submitter", "patient_control_number",
+                                       name="uq_importedclaim_submitter_pcn"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submitter: str = Field(max_length=80)
+    patient_control_number: str = Field(max_length=38)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    import_id: int = Field(foreign_key="claimimport.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)

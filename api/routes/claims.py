@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import Biller, ClientDep, Manager, Reader, SessionDep, SettingsDep
+from api.deps import Biller, ClaimImporter, ClientDep, Manager, Reader, SessionDep, SettingsDep
 from api.limits import RowId
+from api.routes.edi import read_limited
 from contracts.messages import AppealDecision, ScrubOutcome
 from contracts.names import APPEAL_DECISION_SIGNAL, claim_workflow_id
 from reclaim import audit
@@ -22,7 +23,7 @@ from reclaim.claims.service import get_claim
 from reclaim.claims.views import claim_detail, claim_summary
 from reclaim.models import Submission, utcnow
 from reclaim.scrub import service as scrubbing
-from temporal_client import create_and_start
+from temporal_client import create_and_start, import_claims
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
@@ -46,6 +47,43 @@ async def post_claim(
     await run_in_threadpool(audit.record_engine, request.app.state.engine, user=user.username,
                             action="create", claim_id=claim.id)
     return ClaimCreated(id=claim.id, status=claim.status, workflow_id=claim.workflow_id)
+
+
+@router.post(
+    "/claims/import",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/edi-x12": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def post_claims_import(request: Request, client: ClientDep, settings: SettingsDep,
+                             user: ClaimImporter) -> JSONResponse:
+    """An 837P or 837I from the practice's system: 201 with the claims `accepted` (each with
+    its `claim_id`), those `refused` (segment number and reason) and the `duplicates`."""
+    raw = await read_limited(request)
+    if not raw.strip():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            detail="empty body: POST the 837 file as the request body")
+    engine = request.app.state.engine
+    result = await import_claims(engine=engine, client=client, settings=settings, raw=raw,
+                                 filename=request.headers.get("x-filename"),
+                                 username=user.username)
+    await run_in_threadpool(
+        audit.record_engine, engine, user=user.username, action="import_claims",
+        detail=f"import {result.import_id}: {len(result.accepted)} accepted, "
+               f"{len(result.refused)} refused, {result.duplicates} duplicates")
+    if result.error is not None:
+        x12 = raw.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA")
+        error = result.error
+        return JSONResponse(status_code=422 if x12 else 400, content={
+            "error": "the file cannot be read as an 837", "detail": error.get("detail"),
+            "segment_index": error.get("segment_index"), "segment_id": error.get("segment_id"),
+            "import_id": result.import_id})
+    return JSONResponse(status_code=201, content=result.as_dict())
 
 
 @router.get("/claims")

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["edi"])
 )
 async def post_edi(request: Request, client: ClientDep, settings: SettingsDep,
                    _user: PayerFiles) -> JSONResponse:
-    raw = await _read_limited(request)
+    raw = await read_limited(request)
     if not raw.strip():
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             detail="empty body: POST the X12 file as the request body")
@@ -59,7 +59,7 @@ def _looks_like_x12(raw: bytes) -> bool:
     return raw.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA")
 
 
-async def _read_limited(request: Request) -> bytes:
+async def read_limited(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_EDI_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,

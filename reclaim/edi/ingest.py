@@ -36,6 +36,9 @@ class IngestResult:
     unmatched: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # Claims (835 CLP loops) refused on their own, the rest of the file read:
+    # [{patient_control_number, segment, reason}].
+    refused: list[dict[str, Any]] = field(default_factory=list)
     signals: list[ClaimSignal] = field(default_factory=list)
     # The file's signals are not confirmed yet (`signalled` is the outbox): `signals` holds them
     # when `signals_collected`, else the caller pages them itself (`signal_page`).
@@ -54,6 +57,7 @@ class IngestResult:
             "unmatched": self.unmatched,
             "warnings": self.warnings,
             "error": self.error,
+            "refused": self.refused,
         }
 
 
@@ -132,6 +136,7 @@ def _result(session: Session, edi: EdiFile, *, duplicate: bool, collect: bool | 
         unmatched=edi.unmatched,
         warnings=edi.warnings or [],
         error=edi.error,
+        refused=list((edi.parsed or {}).get("refused_claims") or []),
     )
     # A duplicate whose signals were never confirmed is signalled again (workflows dedupe).
     result.pending_signals = edi.status == "processed" and not edi.signalled
@@ -162,7 +167,9 @@ def _read_into(session: Session, edi: EdiFile) -> list[ClaimSignal] | None:
             answers = read(edi.raw)
             edi.type = kind
             edi.warnings = _warnings(answers)
-            edi.parsed = {key: [a.model_dump(mode="json") for a in answers]}
+            edi.parsed = {key: [a.model_dump(mode="json") for a in answers],
+                          "refused_claims": [r for a in answers
+                                             for r in getattr(a, "refused", [])]}
             store(session, edi, answers, signals)
         else:
             kind = None

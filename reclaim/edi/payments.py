@@ -40,8 +40,10 @@ def store_835(session: Session, edi: EdiFile, stream: Stream835) -> None:
     edi.matched += counts.matched
     edi.unmatched += counts.unmatched
     _settle_payments(session, edi.id, stream.remittances)
-    edi.warnings = [w.model_dump() for r in stream.remittances if r.header
-                    for w in r.header.warnings]
+    # Each remittance carries the file-level warnings too: those are stated once.
+    unique = {(w.segment_index, w.segment_id, w.message): w for r in stream.remittances
+              if r.header for w in r.header.warnings}
+    edi.warnings = [w.model_dump() for w in unique.values()]
     # DESIGN.md: GET /api/v1/edi/{id} of an 835 shows payer, payment, PLB and claims at the top.
     views = [header_view(r) for r in stream.remittances]
     if not views:
@@ -50,6 +52,8 @@ def store_835(session: Session, edi: EdiFile, stream: Stream835) -> None:
         edi.parsed = views[0]
     else:
         edi.parsed = {**views[0], "remittances": views}
+    # Claims refused on their own (malformed segments): the file's answer lists them.
+    edi.parsed["refused_claims"] = [c for r in stream.remittances for c in r.refused]
 
 
 @dataclass

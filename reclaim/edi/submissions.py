@@ -62,6 +62,12 @@ def build_submission(
     if claim is None:
         raise LookupError(f"claim {claim_id} not found")
     if existing is None:
+        document = claim.document
+        if frequency_code == "1" and document.get("frequency_code") in ("7", "8"):
+            # Brought in (an 837 import) as a replacement or void of a claim the payer holds:
+            # its first submission stays one.
+            frequency_code = document["frequency_code"]
+            original_reference = document.get("payer_claim_control_number")
         submission = _insert(session, claim, attempt, frequency_code, original_reference)
         if submission.x12:
             return submission  # another worker's, built at the same moment

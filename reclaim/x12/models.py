@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -143,6 +143,9 @@ class Ack999(BaseModel):
     group_control_number: int  # AK1-02, the GS06 of the 837 acknowledged
     implementation: str | None = None  # AK1-03
     transactions: list[AckTransaction]
+    # Answers (AK2 loops) that are malformed, refused on their own:
+    # [{transaction_control_number, segment, reason}] (read only; the writer ignores it).
+    refused: list[dict[str, Any]] = Field(default_factory=list)
     group_status: Literal["A", "E", "P", "R", "M", "W", "X"]  # AK9-01
     received_count: int
     accepted_count: int
@@ -184,6 +187,9 @@ class Status277CA(BaseModel):
     provider_npi: str | None = None
     claims: list[ClaimStatus277]
     warnings: list[ReadWarning] = Field(default_factory=list)
+    # Claims whose loop is malformed, refused on their own: [{patient_control_number, segment,
+    # reason}] (read only; the writer ignores it).
+    refused: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- 835

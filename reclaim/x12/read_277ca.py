@@ -7,7 +7,8 @@ after an SVC) do not change the claim's own status.
 
 from __future__ import annotations
 
-from reclaim.x12.models import ClaimStatus277, Status277CA
+from reclaim.x12.common import X12Error
+from reclaim.x12.models import ClaimStatus277, ReadWarning, Status277CA
 from reclaim.x12.reader import Transaction, X12Reader, expect_type
 from reclaim.x12.segment import Segment
 
@@ -47,6 +48,7 @@ class _PendingClaim:
         self.ref_1k: str | None = None
         self.service_date: Segment | None = None
         self.in_line = False
+        self.error: X12Error | None = None  # a malformed segment: the claim is refused alone
 
 
 class _Acknowledgment:
@@ -56,6 +58,7 @@ class _Acknowledgment:
         self.parties: dict[str, Segment] = {}
         self.claim: _PendingClaim | None = None
         self.claims: list[ClaimStatus277] = []
+        self.refused: list[dict[str, object]] = []
 
     def read(self) -> Status277CA:
         for segment in self.tx.segments():
@@ -66,8 +69,11 @@ class _Acknowledgment:
                     self.claim = _PendingClaim(segment)
             elif segment.id == "NM1":
                 self._nm1(segment)
-            elif self.claim is not None:
-                self._claim_segment(self.claim, segment)
+            elif self.claim is not None and self.claim.error is None:
+                try:
+                    self._claim_segment(self.claim, segment)
+                except X12Error as exc:
+                    self.claim.error = exc
         self._finish_claim()
         return self._build()
 
@@ -98,6 +104,21 @@ class _Acknowledgment:
         claim, self.claim = self.claim, None
         if claim is None:
             return
+        try:
+            if claim.error is not None:
+                raise claim.error
+            self._claim_status(claim)
+        except X12Error as exc:
+            # One claim's malformed loop does not refuse the file: it is listed, the rest read.
+            self.refused.append({"patient_control_number": claim.pcn,
+                                 "segment": exc.segment_index, "reason": exc.message})
+            at = exc.segment_index or claim.hl.index
+            self.tx.warnings.append(ReadWarning(
+                segment_index=at, segment_id=exc.segment_id,
+                message=f"claim {claim.pcn or '(no patient control number)'} refused: "
+                        f"{exc.message}; the other claims are read"))
+
+    def _claim_status(self, claim: _PendingClaim) -> None:
         if claim.pcn is None:
             raise claim.hl.error("claim (HL*PT) has no TRN*2 patient control number")
         if not claim.stcs:
@@ -149,6 +170,7 @@ class _Acknowledgment:
             provider_npi=(provider.value(9) or None) if provider and provider.value(8) == "XX"
             else None,
             claims=self.claims,
+            refused=self.refused,
         )
 
 

@@ -12,7 +12,7 @@ fit NUMERIC(12, 2), dates), rather than as pydantic models dumped afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -77,6 +77,9 @@ class RemittanceRead:
     header: Remittance835 | None = None
     preview: Payment | None = None
     claim_count: int = 0
+    # Claims whose segments are malformed, refused on their own (the rest is read):
+    # [{patient_control_number, segment, reason}].
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Stream835:
@@ -169,6 +172,8 @@ class _Remittance:
         self.claim_start: Segment | None = None
         self.charge = self.paid = self.responsibility = _ZERO
         self.claim_adjusted = self.line_adjusted = _ZERO
+        # Each line's SVC with its charge, paid and CAS total: SVC02 - CAS = SVC03 is checked.
+        self.line_amounts: list[list[Any]] = []
         self.member_from_insured = False
         self.paid_total = _ZERO
         # Claims closed and not yet handed out; all of them when the header could not be read
@@ -178,16 +183,46 @@ class _Remittance:
 
     def stream(self) -> Iterator[ClaimRead]:
         handlers = self._handlers()
+        skipping = False  # the rest of a refused claim, up to the next CLP or PLB
         for segment in self.tx.segments():
+            if skipping:
+                if segment.id not in ("CLP", "PLB"):
+                    continue
+                skipping = False
             handler = handlers.get(segment.id)
             if handler is not None:
-                handler(segment)
+                try:
+                    handler(segment)
+                except X12Error as exc:
+                    if not self._refuse_claim(segment, exc):
+                        raise
+                    skipping = True
+                    continue
                 if self.closed and not self.buffering:
                     yield from self._release()
         self._finish_claim()
         self.into.header = self._build()
         closed, self.closed = self.closed, []
         yield from closed
+
+    def _refuse_claim(self, segment: Segment, exc: X12Error) -> bool:
+        """A malformed segment inside a claim (CLP through its lines) refuses that claim alone:
+        False when the segment is not a claim's (the file cannot be read safely)."""
+        start = self.claim_start
+        if segment.id != "CLP" and (self.claim is None or start is None):
+            return False
+        start = segment if segment.id == "CLP" else start
+        assert start is not None
+        pcn = start.value(1) or None
+        reason = exc.message
+        self.into.refused.append({"patient_control_number": pcn,
+                                  "segment": exc.segment_index or segment.index,
+                                  "reason": reason})
+        self.tx.warn(segment, f"claim {pcn or '(no patient control number)'} refused: {reason}; "
+                              "the other claims are read")
+        self.claim = None
+        self.section = "claim"
+        return True
 
     def _release(self) -> Iterator[ClaimRead]:
         if self.into.header is None:
@@ -264,6 +299,7 @@ class _Remittance:
         filing = segment.value(6) or "CI"
         control = segment.limited(7, 50, what="payer claim control number") or None
         self.claim_adjusted = self.line_adjusted = _ZERO
+        self.line_amounts = []
         # Keys in ClaimPayment's field order, so the stored JSON reads as the model's dump.
         self.claim = {
             "patient_control_number": pcn, "status_code": status, "charge": str(self.charge),
@@ -283,6 +319,11 @@ class _Remittance:
             self.tx.warn(self.claim_start,
                          f"claim {claim['patient_control_number']}: charge {self.charge} minus "
                          f"adjustments {adjusted} is not the paid {self.paid}")
+        for number, (svc, charge, paid, line_adjusted) in enumerate(self.line_amounts, start=1):
+            if charge - line_adjusted != paid:
+                self.tx.warn(svc, f"claim {claim['patient_control_number']} line {number}: "
+                                  f"charge {charge} minus line adjustments {line_adjusted} is "
+                                  f"not the paid {paid} (SVC02 - CAS = SVC03)")
         self.paid_total += self.paid
         self.closed.append(ClaimRead(
             data=claim, patient_control_number=claim["patient_control_number"],
@@ -304,6 +345,7 @@ class _Remittance:
             target.append(adjustment)
             if line:
                 self.line_adjusted += amount
+                self.line_amounts[-1][3] += amount
             else:
                 self.claim_adjusted += amount
 
@@ -338,6 +380,7 @@ class _Remittance:
         paid = segment.amount(3, what="line payment")
         revenue_code = segment.value(4) or None
         units = segment.optional_amount(5)
+        self.line_amounts.append([segment, charge, paid, _ZERO])
         # Keys in ServicePayment's field order.
         claim["lines"].append({
             "procedure": procedure, "qualifier": qualifier,

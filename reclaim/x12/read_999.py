@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reclaim.x12.common import X12Error
 from reclaim.x12.models import Ack999, AckError, AckTransaction
 from reclaim.x12.reader import Transaction, X12Reader, expect_type
 from reclaim.x12.segment import Segment, is_digits
@@ -76,23 +77,40 @@ def _read_ack(transaction: Transaction) -> Ack999:
     pending: Segment | None = None  # AK2 waiting for its IK5
     errors: list[AckError] = []
     last_ik3: Segment | None = None
+    refused: list[dict[str, object]] = []
+    skipping = False  # the rest of a malformed AK2 loop, refused on its own
     for segment in transaction.segments():
-        if segment.id == "AK1":
-            ak1 = segment
-        elif segment.id == "AK2":
-            pending, errors, last_ik3 = segment, [], None
-        elif segment.id == "IK3":
-            last_ik3 = segment
-            errors.append(_segment_error(segment))
-        elif segment.id == "IK4":
-            errors.append(_element_error(segment, last_ik3))
-        elif segment.id == "IK5":
+        if skipping and segment.id not in ("AK2", "AK9"):
+            skipping = segment.id != "IK5"
+            continue
+        skipping = False
+        try:
+            if segment.id == "AK1":
+                ak1 = segment
+            elif segment.id == "AK2":
+                pending, errors, last_ik3 = segment, [], None
+            elif segment.id == "IK3":
+                last_ik3 = segment
+                errors.append(_segment_error(segment))
+            elif segment.id == "IK4":
+                errors.append(_element_error(segment, last_ik3))
+            elif segment.id == "IK5":
+                if pending is None:
+                    raise segment.error("IK5 without AK2")
+                acked.append(_transaction_ack(pending, segment, errors))
+                pending = None
+            elif segment.id == "AK9":
+                ak9 = segment
+        except X12Error as exc:
             if pending is None:
-                raise segment.error("IK5 without AK2")
-            acked.append(_transaction_ack(pending, segment, errors))
-            pending = None
-        elif segment.id == "AK9":
-            ak9 = segment
+                raise
+            # One transaction set's answer (AK2 loop) is malformed: it alone is refused.
+            number = pending.value(2) or None
+            refused.append({"transaction_control_number": number,
+                            "segment": exc.segment_index, "reason": exc.message})
+            transaction.warn(segment, f"answer to transaction set {number or '(unnamed)'} "
+                                      f"refused: {exc.message}; the other answers are read")
+            pending, skipping = None, segment.id != "IK5"
     if pending is not None:
         raise pending.error("AK2 without IK5 (transaction set response trailer)")
     if ak1 is None or ak9 is None:
@@ -111,6 +129,7 @@ def _read_ack(transaction: Transaction) -> Ack999:
         interchange_index=transaction.interchange_start.index,
         group_index=transaction.group_start.index,
         ak1_index=ak1.index,
+        refused=refused,
     )
 
 

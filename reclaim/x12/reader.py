@@ -109,10 +109,19 @@ class X12Reader:
         self._group: _Group | None = None
         self.interchanges = 0
         self._last_index = 0
+        self._stated: set[str] = set()
 
     def _warn(self, index: int | None, seg_id: str | None, message: str) -> None:
         target = self._current if self._current is not None else self.warnings
         target.append(ReadWarning(segment_index=index, segment_id=seg_id, message=message))
+
+    def _warn_file(self, index: int | None, seg_id: str | None, message: str) -> None:
+        """A warning about the file rather than one transaction set (an ISA or GS value every
+        interchange repeats): stated once per file, where it is first found."""
+        if message not in self._stated:
+            self._stated.add(message)
+            self.warnings.append(ReadWarning(segment_index=index, segment_id=seg_id,
+                                             message=message))
 
     def _segments(self) -> Iterator[tuple[Segment, Delimiters]]:
         for segment, delimiters in self._stream:
@@ -200,10 +209,14 @@ class X12Reader:
     def _check_closed(self) -> None:
         expected = self._last_index + 1
         if self._group is not None:
-            raise X12Error("file ends before GE closes the functional group (truncated)",
+            gs = self._group.segment
+            raise X12Error(f"GE missing: functional group {gs.value(6)!r} (GS at segment "
+                           f"{gs.index}) is not closed before the file ends",
                            segment_index=expected, segment_id="GE")
         if self._interchange is not None:
-            raise X12Error("file ends before IEA closes the interchange (truncated)",
+            isa = self._interchange.segment
+            raise X12Error(f"IEA missing: interchange {isa.value(13)!r} (ISA at segment "
+                           f"{isa.index}) is not closed before the file ends",
                            segment_index=expected, segment_id="IEA")
 
     # -- ST / SE
@@ -245,7 +258,8 @@ class X12Reader:
                                     "SE missing (unbalanced envelope)")
             yield segment
         self._current = None
-        raise X12Error(f"file ends before SE closes transaction set {start.value(2)} (truncated)",
+        raise X12Error(f"SE missing: transaction set {start.value(2)!r} (ST at segment "
+                       f"{start.index}) is not closed before the file ends",
                        segment_index=self._last_index + 1, segment_id="SE")
 
     def _close_transaction(self, start: Segment, end: Segment, count: int) -> None:
@@ -261,7 +275,8 @@ class X12Reader:
     def _envelope(self, isa: Segment, gs: Segment, st: Segment) -> Envelope:
         usage = isa.value(15)
         if usage not in ("P", "T"):
-            self._warn(isa.index, "ISA", f"ISA15 usage {usage!r} is neither P nor T; read as P")
+            self._warn_file(isa.index, "ISA",
+                            f"ISA15 usage {usage!r} is neither P nor T; read as P")
             usage = "P"
         return Envelope(
             sender_id=isa.required(6),
@@ -284,7 +299,8 @@ class X12Reader:
             pass
         try:
             stamp = _stamp(gs.value(4), gs.value(5)[:4])
-            self._warn(gs.index, "GS", f"GS05 time {gs.value(5)!r} is invalid; seconds ignored")
+            self._warn_file(gs.index, "GS",
+                            f"GS05 time {gs.value(5)!r} is invalid; seconds ignored")
             return stamp
         except ValueError:
             pass
@@ -293,7 +309,7 @@ class X12Reader:
         except ValueError:
             raise gs.error("neither GS04/GS05 nor ISA09/ISA10 hold a valid date and time",
                            4) from None
-        self._warn(gs.index, "GS", "GS04/GS05 date or time is invalid; ISA09/ISA10 used")
+        self._warn_file(gs.index, "GS", "GS04/GS05 date or time is invalid; ISA09/ISA10 used")
         return stamp
 
     _handlers: dict[str, Callable[[X12Reader, Segment], None]] = {

@@ -19,6 +19,8 @@ from reclaim.x12.segment import Segment
 ISA_LENGTH = 106
 # Element separators sit at fixed offsets in a well-formed ISA (ISA01..ISA16 have fixed widths).
 _ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+# ISA01..ISA15 widths (ISA16, the component separator, is one character).
+_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1)
 _WHITESPACE = " \t\r\n\v\f"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _SEEN_IDS: set[str] = set()  # ids that matched _SEGMENT_ID
@@ -111,12 +113,15 @@ def _check_isa(header: str, index: int, first: bool) -> None:
         raise X12Error(f"not X12: {where} does not start with an ISA header ({shown!r})",
                        segment_index=index, segment_id="ISA")
     if len(header) < ISA_LENGTH:
-        raise X12Error("truncated ISA header: fewer than 106 characters",
+        raise X12Error(f"ISA header does not hold its 16 elements (ISA01-ISA16 split by "
+                       f"{header[3:4]!r}): only {len(header)} characters and no ISA16 "
+                       "component separator before the segment terminator",
                        segment_index=index, segment_id="ISA")
     separator = header[3]
     if any(header[offset] != separator for offset in _ISA_SEPARATOR_OFFSETS):
-        raise X12Error("ISA header is not the fixed 106-character layout "
-                       "(ids must be padded to their full width)",
+        raise X12Error(f"ISA header does not hold its 16 elements (ISA01-ISA16 split by "
+                       f"{separator!r}) in the fixed 106-character layout, nor when read by "
+                       "its delimiters",
                        segment_index=index, segment_id="ISA")
 
 
@@ -150,6 +155,7 @@ class Tokenizer:
         source = _Resumable("", _Slices(self.text))
         first = True
         while source.skip_whitespace():
+            self._pad_isa(source)
             _check_isa(source.peek(ISA_LENGTH), self.index + 1, first)
             if first:
                 self._note_line_breaks(source.peek(ISA_LENGTH)[-1])
@@ -162,6 +168,43 @@ class Tokenizer:
             source = _Resumable(raw.buffer + source.head, source.rest)
         if first:
             raise X12Error("empty file: no ISA header", segment_index=1, segment_id="ISA")
+
+    def _pad_isa(self, source: _Resumable) -> None:
+        """An ISA whose ids are not padded to their fixed widths (pyx12 reads the ISA by its
+        offsets) is read by its delimiters instead and handed on padded, with a warning; a
+        field longer than its width cannot be read so and is named."""
+        head = source.peek(ISA_LENGTH)
+        if len(head) < 4 or not head.startswith("ISA"):
+            return
+        separator = head[3]
+        if len(head) >= ISA_LENGTH and all(head[o] == separator for o in _ISA_SEPARATOR_OFFSETS):
+            return
+        window = source.peek(ISA_LENGTH * 2)
+        ends = [3]
+        while len(ends) < 16:  # after ISA and after each of ISA01..ISA15
+            found = window.find(separator, ends[-1] + 1)
+            if found < 0:
+                return  # not an ISA at all: _check_isa says what is wrong
+            ends.append(found)
+        last = ends[15]
+        if len(window) < last + 3:
+            return
+        fields = window[4:last].split(separator)
+        component, terminator = window[last + 1], window[last + 2]
+        if len(fields) != 15 or terminator.isalnum() or terminator in window[:last]:
+            return  # not sixteen ISA elements: _check_isa says what is wrong
+        padded = []
+        for number, (value, width) in enumerate(zip(fields, _ISA_WIDTHS, strict=True), start=1):
+            if len(value.strip()) > width or (number in (9, 10, 12) and len(value) != width):
+                raise X12Error(f"ISA{number:02d} {value[:20]!r} does not fit its fixed width "
+                               f"of {width} characters", segment_index=self.index + 1,
+                               segment_id="ISA", element=f"{number:02d}")
+            value = value.strip()
+            padded.append(value.zfill(width) if number == 13 else value.ljust(width))
+        rebuilt = separator.join(["ISA", *padded, component]) + terminator
+        source.head = rebuilt + source.head[last + 3:]
+        self.warn_once("isa-padding", self.index + 1, "ISA",
+                       "ISA is not padded to its fixed width; read by its delimiters")
 
     def _open(self, source: _Resumable) -> pyx12.rawx12file.RawX12File:
         try:

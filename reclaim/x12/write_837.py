@@ -36,6 +36,8 @@ def write_837(batch: Batch837, *, delimiters: Delimiters = DEFAULT_DELIMITERS) -
         for claim in claims:
             hl += 1
             _subscriber(out, claim, batch.payer_name, hl=hl, parent_hl=provider_hl)
+            if claim.document.subscriber is not None:
+                hl += 1  # the patient's 2000C
             _claim(out, claim, claim_type)
     return interchange(
         envelope=batch.envelope,
@@ -87,6 +89,8 @@ def _header(out: SegmentWriter, batch: Batch837) -> None:
 
 def _billing_provider(out: SegmentWriter, provider: BillingProvider, hl: int) -> None:
     out.add("HL", str(hl), None, "20", "1")
+    if provider.taxonomy:
+        out.add("PRV", "BI", "PXC", provider.taxonomy)
     out.add("NM1", "85", "2", clip(provider.name, 60), None, None, None, None, "XX", provider.npi)
     _address(out, provider.address, zip_plus_four=True)
     out.add("REF", "EI", _digits(provider.tax_id))
@@ -97,23 +101,39 @@ def _subscriber(
 ) -> None:
     doc = claim.document
     patient = doc.patient
-    out.add("HL", str(hl), str(parent_hl), "22", "0")
-    out.add("SBR", "P", "18", None, None, None, None, None, None, "CI")
+    subscriber = doc.subscriber
+    out.add("HL", str(hl), str(parent_hl), "22", "0" if subscriber is None else "1")
+    out.add("SBR", "P", "18" if subscriber is None else None, None, None, None, None, None, None,
+            "CI")
+    insured = subscriber or patient
     out.add(
         "NM1",
         "IL",
         "1",
-        clip(patient.last_name, 60),
-        clip(patient.first_name, 35),
+        clip(insured.last_name, 60),
+        clip(insured.first_name, 35),
         None,
         None,
         None,
         "MI",
         patient.member_id,
     )
-    _address(out, patient.address)
-    out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
+    if subscriber is None:
+        _address(out, patient.address)
+        out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
+    else:
+        if subscriber.address is not None:
+            _address(out, subscriber.address)
+        if subscriber.birth_date is not None:
+            out.add("DMG", "D8", d8(subscriber.birth_date), subscriber.sex or "U")
     out.add("NM1", "PR", "2", clip(payer_name, 60), None, None, None, None, "PI", doc.payer_id)
+    if subscriber is not None:
+        # Loop 2000C: the patient is a dependant of the subscriber (PAT01 the relationship).
+        out.add("HL", str(hl + 1), str(hl), "23", "0")
+        out.add("PAT", subscriber.relationship)
+        out.add("NM1", "QC", "1", clip(patient.last_name, 60), clip(patient.first_name, 35))
+        _address(out, patient.address)
+        out.add("DMG", "D8", d8(patient.birth_date), patient.sex)
 
 
 def _address(out: SegmentWriter, address: Address, *, zip_plus_four: bool = False) -> None:
@@ -191,6 +211,12 @@ def _statement_period(doc: ClaimDocument) -> tuple[date, date]:
 
 
 def _claim_references(out: SegmentWriter, claim: Claim837) -> None:
+    # Loop 2300 order (X222A1/X223A2): referral number 9F, prior authorization G1, then the
+    # payer claim control number F8.
+    if claim.document.referral_number:
+        out.add("REF", "9F", claim.document.referral_number)
+    if claim.document.prior_authorization:
+        out.add("REF", "G1", claim.document.prior_authorization)
     if claim.frequency_code in ("7", "8"):
         if not claim.payer_claim_control_number:
             raise ValueError(
@@ -198,8 +224,6 @@ def _claim_references(out: SegmentWriter, claim: Claim837) -> None:
                 "the payer claim control number (REF*F8)"
             )
         out.add("REF", "F8", claim.payer_claim_control_number)
-    if claim.document.prior_authorization:
-        out.add("REF", "G1", claim.document.prior_authorization)
 
 
 def _diagnosis(code: str) -> str:
@@ -233,6 +257,9 @@ def _provider(out: SegmentWriter, entity: str, provider: Provider | None) -> Non
         "XX",
         provider.npi,
     )
+    if provider.taxonomy and entity in ("82", "71"):
+        # PRV in 2310B (rendering, PE) and 2310A of an 837I (attending, AT).
+        out.add("PRV", "PE" if entity == "82" else "AT", "PXC", provider.taxonomy)
 
 
 def _procedure(line: ServiceLine) -> list[str | None]:
@@ -253,6 +280,10 @@ def _line_control_number(claim: Claim837, number: int) -> str:
 def _line_trailer(out: SegmentWriter, claim: Claim837, line: ServiceLine, number: int) -> None:
     out.add("DTP", "472", "D8", d8(line.service_date or claim.document.service_date))
     out.add("REF", "6R", _line_control_number(claim, number))
+    if line.ndc and line.ndc_quantity is not None and line.ndc_unit:
+        # Loop 2410 drug identification: LIN03 the 11-digit NDC (N4), CTP04/CTP05-1 its quantity.
+        out.add("LIN", None, "N4", line.ndc)
+        out.add("CTP", None, None, None, amount(line.ndc_quantity), [line.ndc_unit])
 
 
 def _sv1(out: SegmentWriter, claim: Claim837, line: ServiceLine, number: int) -> None:

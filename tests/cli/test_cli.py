@@ -72,3 +72,22 @@ def test_up_names_a_port_already_taken_and_starts_nothing(
     assert "RECLAIM_API_PORT" in message
     assert "sandbox payer" not in message
     assert not data.exists()
+
+
+SAMPLES = Path("/work/shared/samples/x12")
+
+
+def test_claims_import_lists_accepted_refused_and_duplicates(cli_env: Path) -> None:
+    good = SAMPLES / "837I" / "lfh-two-claims-single-provider.837i"
+    broken = cli_env / "broken.837"
+    broken.write_text((SAMPLES / "837P" / "uhin-837.edi").read_text().replace(
+        "CLM*1606*2*", "CLM*1606*20*"))
+    result = CliRunner().invoke(app, ["claims", "import", str(good), str(broken), str(good)])
+    assert result.exit_code == 1, result.output
+    assert "files: 3  accepted: 2  refused: 1  duplicates: 2" in result.output
+    assert "refused 1606 (segment 21): CLM02 total charge 20" in result.output
+
+    again = CliRunner().invoke(app, ["claims", "import", "--json", str(good)])
+    assert again.exit_code == 0, again.output
+    [answer] = json.loads(again.stdout)
+    assert (answer["file_type"], answer["accepted"], answer["duplicates"]) == ("837I", [], 2)

@@ -145,3 +145,19 @@ def test_the_837_is_from_and_to_the_configured_trading_partners(engine: Engine) 
 def test_a_trading_partner_id_x12_cannot_carry_is_refused_at_start(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings(**{name: value})
+
+
+def test_an_imported_replacement_is_first_submitted_as_one(engine: Engine) -> None:
+    document = ClaimDocument.model_validate(
+        claim_doc(frequency_code="7", payer_claim_control_number="PAYER-123"))
+    with session_scope(engine) as session:
+        claim = create_claim(session=session, document=document)
+        session.flush()
+        assert claim.id is not None
+        claim_id = claim.id
+    with session_scope(engine) as session:
+        built = build(session, claim_id)
+    assert (built.frequency_code, built.original_reference) == ("7", "PAYER-123")
+    assert ":B:7*" in built.x12
+    assert "REF*F8*PAYER-123~" in built.x12
+    assert validate_x12(built.x12) == []

@@ -25,6 +25,7 @@ from reclaim.x12.models import (
     Party,
     Payment,
     ProviderAdjustment,
+    ReadWarning,
     Remittance835,
     ServicePayment,
     Status277CA,
@@ -76,15 +77,32 @@ def test_835_claims_balance(name: str) -> None:
     assert not [m for m in messages(remittance) if "is not the" in m]
 
 
-# Files that cannot be read safely, and where the reader stops. The LFH secondary, tertiary and COB
-# samples declare ':' as component separator in ISA16 but write SVC*HC>55669: read with the declared
-# delimiter, SVC01 has no procedure code (pyx12 x12valid flags the same files).
+# Files that cannot be read safely, and where the reader stops.
 REFUSED_835 = [
     ("835/edi835parser-blue_cross_nc_sample.txt", 1, "ISA", "no ISA interchange header"),
-    ("835/lfh-cob-contractural-adjustment.835", 21, "SVC", "SVC01-2 (procedure code)"),
-    ("835/lfh-secondary-payment.835", 29, "SVC", "SVC01-2 (procedure code)"),
-    ("835/lfh-tertiary-payment.835", 20, "SVC", "SVC01-2 (procedure code)"),
 ]
+# The LFH secondary, tertiary and COB samples declare ':' as component separator in ISA16 but
+# write SVC*HC>55669: read with the declared delimiter, SVC01 has no procedure code (pyx12
+# x12valid flags the same files). That claim is refused on its own; the others are read.
+CLAIM_REFUSED_835 = [
+    ("835/lfh-cob-contractural-adjustment.835", "0001000055", 21, []),
+    ("835/lfh-secondary-payment.835", "0001000053", 29, ["L0004828311"]),
+    ("835/lfh-tertiary-payment.835", "0001000054", 20, []),
+]
+
+
+@pytest.mark.parametrize(("name", "pcn", "index", "read"), CLAIM_REFUSED_835)
+def test_835_malformed_claim_is_refused_alone(name: str, pcn: str, index: int,
+                                              read: list[str]) -> None:
+    stream = Stream835(sample(name))
+    assert [claim.patient_control_number for _, claim in stream] == read
+    [remittance] = stream.remittances
+    [refused] = remittance.refused
+    assert (refused["patient_control_number"], refused["segment"]) == (pcn, index)
+    assert "SVC01-2 (procedure code)" in refused["reason"]
+    assert remittance.header is not None
+    assert any(w.segment_index == index and f"claim {pcn} refused" in w.message
+               for w in remittance.header.warnings)
 
 
 @pytest.mark.parametrize(("name", "index", "segment_id", "message"), REFUSED_835)
@@ -473,23 +491,28 @@ def test_two_interchanges_with_different_delimiters() -> None:
     assert remittances[1].claims == read_835(second)[0].claims
     assert all(any("several interchanges" in m for m in messages(r)) for r in remittances)
     assert detect(first + second).interchanges == 2
-    # segment numbers keep counting across interchanges
+    # segment numbers keep counting across interchanges; the bad claim is refused on its own
     bad = first + second.replace("CLP*666123*1*211366.97", "CLP*666123*1*ABC")
-    with pytest.raises(X12Error) as caught:
-        read_835(bad)
-    assert caught.value.segment_index == first.count("~") + 15
+    stream = Stream835(bad)
+    assert len([claim for _, claim in stream]) == 3
+    [refused] = stream.remittances[1].refused
+    assert refused == {"patient_control_number": "666123",
+                       "segment": first.count("~") + 15, "reason": "CLP03 is not a number: 'ABC'"}
 
 
 # ---------------------------------------------------------------- refusals
 
 REFUSALS = [  # name, text transform, segment index, segment id, message
-    ("truncated before SE", lambda t: t[:t.index("SE*61")], 63, "SE", "truncated"),
-    ("truncated before GE", lambda t: t[:t.index("GE*1")], 64, "GE", "truncated"),
-    ("truncated before IEA", lambda t: t[:t.index("IEA*1")], 65, "IEA", "truncated"),
+    ("truncated before SE", lambda t: t[:t.index("SE*61")], 63, "SE",
+     "SE missing: transaction set '000000064' (ST at segment 3) is not closed"),
+    ("truncated before GE", lambda t: t[:t.index("GE*1")], 64, "GE",
+     "GE missing: functional group '444444444' (GS at segment 2)"),
+    ("truncated before IEA", lambda t: t[:t.index("IEA*1")], 65, "IEA",
+     "IEA missing: interchange '444444444' (ISA at segment 1)"),
     ("garbage", lambda _: "hello, this is not an EDI file\n", 1, "ISA", "not X12"),
     ("empty", lambda _: "   \n", 1, "ISA", "empty file"),
-    ("short ISA", lambda t: t.replace("ENS_EDI        *", "ENS_EDI*"), 1, "ISA",
-     "106-character"),
+    ("ISA id too long", lambda t: t.replace("ENS_EDI        *", "ENS_EDI_LONGER_THAN15*"), 1,
+     "ISA", "ISA06 'ENS_EDI_LONGER_THAN1' does not fit its fixed width of 15"),
     ("garbage after IEA", lambda t: t + "SOMETHING ELSE", 66, "ISA", "data after IEA"),
     ("garbage segment", lambda t: t.replace("LX*1~", "lx 1~"), 18, "lx", "not a segment"),
     ("ST before GS", lambda t: t.replace("GS*HP*ENS_EDI*GATE0110*20210203*0330*444444444*X*"
@@ -499,14 +522,8 @@ REFUSALS = [  # name, text transform, segment index, segment id, message
     ("second ISA inside", lambda t: t.replace("GE*1*444444444~IEA*1*444444444~",
                                               t[:t.index("GS*")]), 64, "ISA", "IEA missing"),
     ("SE without ST", lambda t: t.replace("GE*1*", "SE*1*0001~GE*1*"), 64, "SE", "without"),
-    ("non-numeric CLP03", lambda t: t.replace("*341.28*88.92*", "*34I.28*88.92*"), 19, "CLP",
-     "CLP03 is not a number"),
-    ("non-numeric CAS amount", lambda t: t.replace("CAS*CO*45*67.5", "CAS*CO*45*six"), 30,
-     "CAS", "CAS03 is not a number"),
     ("exponent amount", lambda t: t.replace("BPR*I*349.99", "BPR*I*3E2"), 4, "BPR",
      "BPR02 is not a number"),
-    ("missing CLP01", lambda t: t.replace("CLP*001-18573-358", "CLP*"), 19, "CLP",
-     "CLP01 (patient control number) is missing"),
     ("bad version", lambda t: t.replace("*00501*", "*00999*"), 1, "ISA", "Version"),
     ("endless segment", lambda t: t.replace("LX*1~", "NTE*" + "A" * 20_000 + "~"), 18, "NTE",
      "segment too long"),
@@ -526,10 +543,65 @@ def test_refusals(transform: object, index: int, segment_id: str, message: str) 
 
 def test_error_as_dict_names_the_element() -> None:
     with pytest.raises(X12Error) as caught:
-        read_835(sample(UHC).replace("*341.28*88.92*", "*x*88.92*"))
+        read_835(sample(UHC).replace("BPR*I*349.99", "BPR*I*x"))
     assert caught.value.as_dict() == {
-        "message": "CLP03 is not a number: 'x'", "segment_index": 19, "segment_id": "CLP",
-        "element": "03"}
+        "message": "BPR02 is not a number: 'x'", "segment_index": 4, "segment_id": "BPR",
+        "element": "02"}
+
+
+CLAIM_REFUSALS = [  # name, text transform, segment index, patient control number, reason
+    ("non-numeric CLP03", lambda t: t.replace("*341.28*88.92*", "*34I.28*88.92*"), 19,
+     "001-18573-358", "CLP03 is not a number"),
+    ("non-numeric CAS amount", lambda t: t.replace("CAS*CO*45*67.5", "CAS*CO*45*six"), 30,
+     "001-18573-358", "CAS03 is not a number"),
+    ("missing CLP01", lambda t: t.replace("CLP*001-18573-358", "CLP*"), 19, None,
+     "CLP01 (patient control number) is missing"),
+    ("a CLP truncated", lambda t: t.replace("CLP*001-18573-358*1*341.28*88.92*",
+                                            "CLP*001-18573-358*1*341.28~NTE*"), 19,
+     "001-18573-358",
+     "CLP04 (payment amount) is missing"),
+]
+
+
+@pytest.mark.parametrize(("transform", "index", "pcn", "reason"),
+                         [r[1:] for r in CLAIM_REFUSALS], ids=[r[0] for r in CLAIM_REFUSALS])
+def test_a_malformed_claim_is_refused_and_the_other_is_read(
+        transform: object, index: int, pcn: str | None, reason: str) -> None:
+    whole = read_835(sample(UHC))[0]
+    stream = Stream835(transform(sample(UHC)))  # type: ignore[operator]
+    claims = [claim.model() for _, claim in stream]
+    assert claims == whole.claims[1:]
+    [remittance] = stream.remittances
+    [refused] = remittance.refused
+    assert (refused["segment"], refused["patient_control_number"]) == (index, pcn)
+    assert reason in refused["reason"]
+    assert remittance.header is not None
+    assert any(w.segment_index == index and "refused" in w.message
+               for w in remittance.header.warnings)
+
+
+def test_an_isa_not_padded_is_read_by_its_delimiters_with_one_warning() -> None:
+    text = sample(UHC)
+    unpadded = text.replace("ENS_EDI        *", "ENS_EDI*")
+    isa = unpadded[:unpadded.index("~")]
+    assert len(isa) < 105
+    twice = unpadded + unpadded.replace("444444444", "444444445")
+    remittances = read_835(twice)
+    assert [r.claims for r in remittances] == [read_835(text)[0].claims] * 2
+    assert remittances[0].envelope.sender_id == "ENS_EDI"
+    padding = [w for w in remittances[0].warnings if "not padded" in w.message]
+    assert padding == [ReadWarning(segment_index=1, segment_id="ISA",
+                                   message="ISA is not padded to its fixed width; read by its "
+                                           "delimiters")]
+
+
+def test_service_line_balance_is_checked() -> None:
+    text = sample(UHC).replace("CAS*CO*45*67.5", "CAS*CO*45*60.5")
+    [remittance] = read_835(text)
+    lines = [w for w in remittance.warnings if "SVC02 - CAS = SVC03" in w.message]
+    assert len(lines) == 1
+    assert lines[0].segment_id == "SVC"
+    assert "line adjustments" in lines[0].message
 
 
 # ---------------------------------------------------------------- linearity
@@ -573,22 +645,18 @@ def test_reading_is_linear_in_claims() -> None:
 def test_835_claims_stream_before_the_file_is_read_through() -> None:
     text = synthetic_835(50).replace("CLP*PCN45*1*100.00*", "CLP*PCN45*1*x*")
     handed_out: list[str] = []
-
-    def read_until_refused() -> None:
-        for remittance, claim in Stream835(text):
-            assert remittance.header is not None  # the header comes with the first claim
-            handed_out.append(claim.patient_control_number)
-
-    with pytest.raises(X12Error) as caught:
-        read_until_refused()
-    # Each claim is handed out once the next CLP closes it: the 44 before the one the bad CLP
-    # would have closed were out before the bad CLP was read.
-    assert handed_out == [f"PCN{n}" for n in range(44)]
-    with pytest.raises(X12Error) as whole:
-        read_835(text)
-    assert caught.value.as_dict() == whole.value.as_dict() == {
-        "message": "CLP03 is not a number: 'x'", "segment_index": 10 + 45 * 8,
-        "segment_id": "CLP", "element": "03"}
+    stream = Stream835(text)
+    for remittance, claim in stream:
+        assert remittance.header is not None  # the header comes with the first claim
+        handed_out.append(claim.patient_control_number)
+        if claim.patient_control_number == "PCN43":
+            # Each claim is handed out once the next CLP closes it: the bad one is not read yet.
+            assert remittance.refused == []
+    # The bad CLP is refused on its own; every other claim is handed out.
+    assert handed_out == [f"PCN{n}" for n in range(50) if n != 45]
+    assert stream.remittances[0].refused == [{
+        "patient_control_number": "PCN45", "segment": 10 + 45 * 8,
+        "reason": "CLP03 is not a number: 'x'"}]
 
 
 @pytest.mark.parametrize("name", BALANCED_835)
@@ -684,9 +752,10 @@ def round_trip_835() -> Remittance835:
                 patient_control_number="RC1002", status_code="4", charge=Decimal("80.00"),
                 paid=Decimal("0"), filing_indicator="12", payer_claim_control_number="SBX0002",
                 frequency_code="1", patient_last_name="PATEL", member_id="TEST-CO-16-N290",
-                adjustments=[Adjustment(group="CO", reason="16", amount=Decimal("80.00"))],
                 lines=[ServicePayment(procedure="J1100", charge=Decimal("80.00"),
                                       paid=Decimal("0"), units=Decimal("2"),
+                                      adjustments=[Adjustment(group="CO", reason="16",
+                                                              amount=Decimal("80.00"))],
                                       remarks=["N290"])]),
         ],
     )
@@ -796,3 +865,42 @@ def test_837_round_trip() -> None:
             for ln in doc.lines]
         assert [ln.service_date for ln in got.lines] == [date(2026, 11, 2), date(2026, 11, 3)]
     assert [ln.line_control_number for ln in read.claims[1].lines] == ["A-1", "A-2"]
+
+
+# ---------------------------------------------------------------- one bad loop, 277CA and 999
+
+
+def test_277ca_malformed_claim_is_refused_and_the_others_read() -> None:
+    from tests.x12.test_writers import claim_status, status_277
+
+    text = write_277ca(status_277(claim_status("RC1-1", accepted=True),
+                                  claim_status("RC2-1", accepted=False),
+                                  claim_status("RC3-1", accepted=True)))
+    bad = text.replace("TRN*2*RC2-1~", "TRN*2*" + "9" * 60 + "~")
+    [status] = read_277ca(bad)
+    assert [c.patient_control_number for c in status.claims] == ["RC1-1", "RC3-1"]
+    [refused] = status.refused
+    index = [s.strip() for s in bad.split("~")].index("TRN*2*" + "9" * 60) + 1
+    assert refused["segment"] == index
+    assert "TRN02 (patient control number) has 60 characters" in refused["reason"]
+    assert any(w.segment_index == index and "refused" in w.message for w in status.warnings)
+
+
+def test_999_malformed_answer_is_refused_and_the_others_read() -> None:
+    sent = Ack999(
+        envelope=ROUND_TRIP_ENVELOPE, group_control_number=17, implementation="005010X222A1",
+        transactions=[
+            AckTransaction(control_number="0001", implementation="005010X222A1", status="A"),
+            AckTransaction(control_number="0002", implementation="005010X222A1", status="R",
+                           errors=[AckError(segment_id="NM1", segment_position=21, code="8")]),
+            AckTransaction(control_number="0003", implementation="005010X222A1", status="A"),
+        ],
+        group_status="P", received_count=3, accepted_count=2,
+    )
+    text = write_999(sent)
+    bad = text.replace("IK3*NM1*21**8~", "IK3*NM1*twenty-one**8~")
+    [read] = read_999(bad)
+    assert [t.control_number for t in read.transactions] == ["0001", "0003"]
+    [refused] = read.refused
+    assert refused["transaction_control_number"] == "0002"
+    assert "IK302 is not a number" in refused["reason"]

@@ -118,6 +118,27 @@ PROFESSIONAL_CASES: dict[str, Claim837] = {
         )
     ),
     "given line control numbers": claim(line_control_numbers=["L-A"]),
+    "referral, prior auth and a drug line": claim(
+        claim_doc(
+            referral_number="REF-77",
+            prior_authorization="AUTH-42",
+            lines=[
+                line("99214", "150.00"),
+                line("J1100", "12.25", ndc="00009047013", ndc_quantity="2.5", ndc_unit="ML"),
+            ],
+        ),
+        frequency_code="7", payer_claim_control_number="PCC1",
+    ),
+    "a dependant of the subscriber, taxonomies": claim(
+        claim_doc(
+            subscriber={"first_name": "Bo", "last_name": "Lee", "relationship": "19",
+                        "birth_date": "1958-01-01", "sex": "M",
+                        "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
+                                    "zip": "62701"}},
+            billing_provider={**DESIGN_CLAIM["billing_provider"], "taxonomy": "207Q00000X"},
+            rendering_provider={**DESIGN_CLAIM["rendering_provider"], "taxonomy": "207Q00000X"},
+        )
+    ),
 }
 
 
@@ -189,6 +210,55 @@ def test_837p_prior_authorization_and_referring() -> None:
     assert "82" not in entities
 
 
+def test_837p_dependant_patient_gets_a_2000c_loop() -> None:
+    text = write_837(batch(PROFESSIONAL_CASES["a dependant of the subscriber, taxonomies"]))
+    assert find(text, "HL") == [["HL", "1", "", "20", "1"], ["HL", "2", "1", "22", "1"],
+                                ["HL", "3", "2", "23", "0"]]
+    assert find(text, "PAT") == [["PAT", "19"]]
+    assert find(text, "NM1")[3][:5] == ["NM1", "IL", "1", "Lee", "Bo"]
+    assert ["NM1", "QC", "1", "Lee", "Ann"] in find(text, "NM1")
+    assert find(text, "PRV") == [["PRV", "BI", "PXC", "207Q00000X"],
+                                 ["PRV", "PE", "PXC", "207Q00000X"]]
+
+
+def test_837p_referral_ndc_segments_in_guide_order() -> None:
+    text = write_837(batch(PROFESSIONAL_CASES["referral, prior auth and a drug line"]))
+    refs = [r[1:] for r in find(text, "REF")]
+    assert refs[1:4] == [["9F", "REF-77"], ["G1", "AUTH-42"], ["F8", "PCC1"]]
+    assert find(text, "LIN") == [["LIN", "", "N4", "00009047013"]]
+    assert find(text, "CTP") == [["CTP", "", "", "", "2.5", "ML"]]
+    body = [s[0] for s in segments(text)]
+    # The drug (loop 2410) follows the second line's REF*6R.
+    assert body.index("LIN") == body.index("REF", body.index("SV1", body.index("SV1") + 1)) + 1
+
+
+@pytest.mark.parametrize(
+    ("line_changes", "message"),
+    [({"ndc": "00009047013"}, "go together"), ({"ndc": "123", "ndc_quantity": "1",
+                                                "ndc_unit": "UN"}, "at least 11")],
+)
+def test_ndc_without_its_quantity_or_malformed_is_refused(
+    line_changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        ClaimDocument.model_validate(claim_doc(lines=[line("J1100", "10", **line_changes)]))
+
+
+def test_document_replacement_needs_the_payer_number() -> None:
+    with pytest.raises(ValueError, match="payer_claim_control_number"):
+        ClaimDocument.model_validate(claim_doc(frequency_code="7"))
+    doc = ClaimDocument.model_validate(claim_doc(frequency_code="7",
+                                                 payer_claim_control_number="P1"))
+    assert doc.frequency_code == "7"
+
+
+def test_old_claim_json_stays_valid() -> None:
+    doc = ClaimDocument.model_validate(claim_doc())
+    assert doc.referral_number is None
+    assert doc.frequency_code is None
+    assert doc.lines[0].ndc is None
+
+
 def test_837_batch_groups_claims_under_billing_providers() -> None:
     other = claim_doc()
     other["billing_provider"] = {**other["billing_provider"], "npi": "1497758544", "name": "B"}
@@ -238,8 +308,11 @@ INSTITUTIONAL_INPATIENT = claim_doc(
         claim(INSTITUTIONAL_INPATIENT),
         claim(INSTITUTIONAL_OUTPATIENT, frequency_code="7", payer_claim_control_number="PCC5"),
         claim(claim_doc(**{**INSTITUTIONAL_INPATIENT, "diagnoses": TWELVE_DIAGNOSES})),
+        claim(claim_doc(**{**INSTITUTIONAL_OUTPATIENT, "referral_number": "R9", "lines": [
+            line("96372", "80", revenue_code="0636", ndc="00009047013", ndc_quantity="1",
+                 ndc_unit="UN")]})),
     ],
-    ids=["outpatient", "inpatient", "replacement", "twelve diagnoses"],
+    ids=["outpatient", "inpatient", "replacement", "twelve diagnoses", "referral and drug"],
 )
 def test_837i_validates_in_pyx12(case: Claim837) -> None:
     assert_valid(write_837(batch(case)))
