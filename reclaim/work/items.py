@@ -3,7 +3,7 @@ the notices about them."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +28,14 @@ def may_work(user: User, queue: str) -> bool:
     return user.role in ("admin", "manager") or QUEUE_ROLE.get(queue) == user.role
 
 
-def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
+def open_work_item(*, session: Session, spec: WorkItemSpec,
+                   sla: timedelta | None = None) -> WorkItem:
+    """`sla`: the queue's internal SLA (Settings.work_item_sla), kept on the item as
+    `sla_due_at`; the queue page orders by it."""
     existing = session.exec(select(WorkItem).where(WorkItem.key == spec.key)).first()
     if existing is not None:
         return existing
+    now = utcnow()
     item = WorkItem(
         key=spec.key,
         claim_id=spec.claim_id,
@@ -41,7 +45,8 @@ def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
         detail=spec.detail,
         data=spec.data,
         assignee=pick_assignee(session=session, queue=spec.queue),
-        due_at=utcnow() + spec.due_in,
+        due_at=now + spec.due_in,
+        sla_due_at=now + sla if sla is not None else None,
     )
     session.add(item)
     session.flush()

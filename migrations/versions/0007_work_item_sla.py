@@ -1,0 +1,32 @@
+"""work items: the internal SLA due date (RECLAIM_WORK_ITEM_DUE_AFTER per queue)
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-03 14:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = '0007'
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('workitem', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sla_due_at', sqlmodel.sql.sqltypes.UTCDateTime(),
+                                      nullable=True))
+        batch_op.create_index('ix_workitem_status_sla', ['status', 'sla_due_at'], unique=False)
+    # Items opened before the setting keep the order they had: their SLA is their due date.
+    op.execute("UPDATE workitem SET sla_due_at = due_at WHERE sla_due_at IS NULL")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('workitem', schema=None) as batch_op:
+        batch_op.drop_index('ix_workitem_status_sla')
+        batch_op.drop_column('sla_due_at')
