@@ -235,7 +235,8 @@ def test_claim_page_shows_everything(page_db: Engine, as_role: Any) -> None:
     assert "Type 2 diabetes mellitus without complications" in html  # E11.9's description
     assert "CO-16" in html
     assert "N290" in html
-    assert "(contractual: the provider absorbs it)" in html  # the plain meaning
+    assert "(fix and resend: the payer pays once the claim is corrected)" in html  # plain words
+    assert "absorbs" not in html  # a fixable CO-16 is not "contractual: absorbed"
     assert "E11 is not billable" in html  # scrub finding
     assert 'id="correction-form"' in html
     assert 'name="diagnoses"' in html
