@@ -255,6 +255,8 @@ class WorkItem(SQLModel, table=True):
     due_at: datetime | None = None  # the payer's deadline or the item's window
     # Our own deadline for the person (RECLAIM_WORK_ITEM_DUE_AFTER of the queue), set at opening.
     sla_due_at: datetime | None = None
+    # What the queue files it under: "CO-16/N290", "A7:33", a scrub rule (reclaim.work.queue).
+    reason_code: str | None = Field(default=None, max_length=40)
     workflow_id: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
     reminded_at: datetime | None = None

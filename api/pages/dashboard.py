@@ -14,12 +14,12 @@ from api.deps import SessionDep
 from api.pages.claims import filter_from_query, payers, today_now
 from api.pages.files import UNPOSTED_TOTAL
 from api.pages.render import PageDashboard, PageUser, money, pct, render
-from api.pages.work import item_row
 from api.policy import PERMISSIONS
 from reclaim.claims.filter import WORK_AGE_BUCKETS, ClaimFilter, claim_conditions
 from reclaim.kpi import dashboard as kpi
 from reclaim.kpi.views import ParetoRow, TrendPoint
 from reclaim.models import Claim, WorkItem
+from reclaim.work.queue import row as queue_row
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,8 +81,8 @@ def overdue_items(session: Session, f: ClaimFilter, today: date, now: datetime,
         .order_by(col(WorkItem.due_at), col(WorkItem.id))
         .limit(limit)
     )
-    return [item_row(item, first, last, payer) for item, first, last, payer in
-            session.exec(query).all()]
+    return [queue_row(item, first, last, payer, "", None, now=now)
+            for item, first, last, payer in session.exec(query).all()]
 
 
 def dashboard_context(session: Session, f: ClaimFilter) -> dict[str, Any]:

@@ -35,6 +35,8 @@ def open_work_item(*, session: Session, spec: WorkItemSpec,
     existing = session.exec(select(WorkItem).where(WorkItem.key == spec.key)).first()
     if existing is not None:
         return existing
+    from reclaim.work.queue import reason_code_of
+
     now = utcnow()
     item = WorkItem(
         key=spec.key,
@@ -47,6 +49,7 @@ def open_work_item(*, session: Session, spec: WorkItemSpec,
         assignee=pick_assignee(session=session, queue=spec.queue),
         due_at=now + spec.due_in,
         sla_due_at=now + sla if sla is not None else None,
+        reason_code=reason_code_of(spec.data, spec.detail),
     )
     session.add(item)
     session.flush()

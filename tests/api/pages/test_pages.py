@@ -189,9 +189,11 @@ def test_work_page(page_db: Engine, as_role: Any) -> None:
     ids = seed(page_db)
     html = as_role("coder").get("/work").text
     assert f'href="/claims/{ids["denied"]}#correction"' in html
-    assert "The rendering provider&#39;s NPI is missing." in html
-    assert 'class="overdue"' in html  # due two hours ago
-    assert "data-utc=" in html
+    # The denial in plain words from its codes (the code has its own column), never "absorbed".
+    assert "claim lacks information or has a billing error — fix and resend" in html
+    assert "<code>CO-16/N290</code>" in html
+    assert 'class="overdue' in html  # due two hours ago
+    assert "<time datetime=" in html
     assert 'hx-trigger="every 5s"' in html
     assert "Assign item" not in html  # coders take, managers assign
 
