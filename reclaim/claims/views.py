@@ -147,6 +147,11 @@ def work_item_view(w: WorkItem) -> dict[str, Any]:
         "assignee": w.assignee,
         "due_at": w.due_at,
         "overdue": overdue,
+        # Our internal SLA (RECLAIM_WORK_ITEM_DUE_AFTER) and the code the queue files it under.
+        "sla_due_at": w.sla_due_at,
+        "sla_overdue": w.status == "open" and w.sla_due_at is not None
+        and w.sla_due_at < utcnow(),
+        "reason_code": w.reason_code,
         "created_at": w.created_at,
         "completed_at": w.completed_at,
         "completed_by": w.completed_by,

@@ -115,18 +115,32 @@ def list_work_items(
     assignee: str | None = None,
     status: str | None = "open",
     claim_id: int | None = None,
+    code: str | None = None,
+    sort: str = "urgency",
+    descending: bool = False,
     limit: int = 200,
 ) -> list[WorkItem]:
-    query = select(WorkItem)
+    """Work items by queue (comma-separated), assignee ("nobody": unassigned), status, claim
+    and reason-code prefix, in the queue's orders (reclaim.work.queue: urgency by default)."""
+    from reclaim.work.queue import SORTS, order_by
+
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
+    query = select(WorkItem).join(Claim, col(Claim.id) == WorkItem.claim_id)
     if queue:
         query = query.where(col(WorkItem.queue).in_(queue.split(",")))
-    if assignee:
+    if assignee == "nobody":
+        query = query.where(col(WorkItem.assignee).is_(None))
+    elif assignee:
         query = query.where(WorkItem.assignee == assignee)
     if status:
         query = query.where(WorkItem.status == status)
     if claim_id is not None:
         query = query.where(WorkItem.claim_id == claim_id)
-    query = query.order_by(col(WorkItem.due_at).asc().nulls_last(), col(WorkItem.id))
+    if code:
+        query = query.where(col(WorkItem.reason_code).startswith(code.strip().upper(),
+                                                                  autoescape=True))
+    query = query.order_by(*order_by(sort, descending))
     return list(session.exec(query.limit(limit)).all())
 
 

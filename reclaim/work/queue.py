@@ -157,7 +157,7 @@ class WorkFilter:
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
-def _order(sort: str, descending: bool) -> list[ColumnElement[Any]]:
+def order_by(sort: str, descending: bool) -> list[ColumnElement[Any]]:
     sla = col(WorkItem.sla_due_at)
     due = col(WorkItem.due_at)
     if sort == "urgency":
@@ -209,7 +209,7 @@ def open_items(session: Session, *, user: User, flt: WorkFilter, manager: bool,
         query = query.where(WorkItem.kind == flt.kind)
     if flt.overdue:
         query = query.where(col(WorkItem.sla_due_at) < utcnow())
-    query = query.order_by(*_order(flt.sort, flt.descending)).limit(limit)
+    query = query.order_by(*order_by(flt.sort, flt.descending)).limit(limit)
     now = utcnow()
     return [row(item, first, last, payer, status, at_stake, now=now, lead=lead)
             for item, first, last, payer, status, at_stake in session.exec(query).all()]
