@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from contracts.enums import QUEUE_ACTIONS
 from reclaim.codes.carc import carc_category, describe_carc, describe_rarc
@@ -163,7 +164,7 @@ def order_by(sort: str, descending: bool) -> list[ColumnElement[Any]]:
     if sort == "urgency":
         return [sla.asc().nulls_last(), AT_STAKE.desc(), col(WorkItem.created_at).asc(),
                 col(WorkItem.id).asc()]
-    keys: dict[str, ColumnElement[Any]] = {
+    keys: dict[str, Any] = {
         "sla": sla, "due": due, "amount": AT_STAKE,
         # Age ascending is the youngest first: the newest creation time.
         "age": col(WorkItem.created_at), "claim": col(WorkItem.claim_id),
@@ -184,10 +185,10 @@ def open_items(session: Session, *, user: User, flt: WorkFilter, manager: bool,
                lead: timedelta = timedelta(days=14)) -> list[dict[str, Any]]:
     """The open items the user may see, filtered and ordered, as rows."""
     query = (
-        select(WorkItem, Claim.patient_first_name, Claim.patient_last_name, Claim.payer_id,
-               Claim.status, AT_STAKE)
+        sa_select(WorkItem, col(Claim.patient_first_name), col(Claim.patient_last_name),
+                  col(Claim.payer_id), col(Claim.status), AT_STAKE)
         .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.status == "open")
+        .where(col(WorkItem.status) == "open")
     )
     queues = visible_queues(user)
     if flt.queue:
@@ -197,22 +198,22 @@ def open_items(session: Session, *, user: User, flt: WorkFilter, manager: bool,
         if flt.assignee == "nobody":
             query = query.where(col(WorkItem.assignee).is_(None))
         elif flt.assignee:
-            query = query.where(WorkItem.assignee == flt.assignee)
+            query = query.where(col(WorkItem.assignee) == flt.assignee)
     elif flt.scope != "queue":  # my queue: mine and nobody's
         query = query.where(
             or_(col(WorkItem.assignee) == user.username, col(WorkItem.assignee).is_(None)))
     if flt.code:
         query = query.where(col(WorkItem.reason_code).startswith(flt.code, autoescape=True))
     if flt.claim_status:
-        query = query.where(Claim.status == flt.claim_status)
+        query = query.where(col(Claim.status) == flt.claim_status)
     if flt.kind:
-        query = query.where(WorkItem.kind == flt.kind)
+        query = query.where(col(WorkItem.kind) == flt.kind)
     if flt.overdue:
         query = query.where(col(WorkItem.sla_due_at) < utcnow())
     query = query.order_by(*order_by(flt.sort, flt.descending)).limit(limit)
     now = utcnow()
     return [row(item, first, last, payer, status, at_stake, now=now, lead=lead)
-            for item, first, last, payer, status, at_stake in session.exec(query).all()]
+            for item, first, last, payer, status, at_stake in session.execute(query).all()]
 
 
 # ---------------------------------------------------------------- one row
@@ -260,10 +261,13 @@ def row(item: WorkItem, first: str, last: str, payer: str, claim_status: str,
     due = _aware(item.due_at)
     created = _aware(item.created_at) or now
     state = deadline_state(due, now=now, lead=lead)
+    code = item.reason_code or reason_code_of(item.data, item.detail)
     return {
         "id": item.id, "claim_id": item.claim_id, "queue": item.queue, "kind": item.kind,
         "headline": headline(item.title), "title": item.title,
-        "code": item.reason_code or reason_code_of(item.data, item.detail),
+        "code": code,
+        # The same, with places to wrap a long one ("CO-16/MA130/M77") in a narrow column.
+        "code_breaks": (code or "").replace("/", "/\u200b").replace(", ", ",\u200b "),
         "words": words, "words_short": shorten(words),
         "at_stake": Decimal(at_stake if at_stake is not None else 0).quantize(Decimal("0.01")),
         "age": age_text(now - created), "age_days": max((now - created).days, 0),
