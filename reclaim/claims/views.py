@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from reclaim.codes.plain import route_reason_words
 from reclaim.models import (
     Claim,
     ClaimEvent,
@@ -130,7 +131,7 @@ def denial_view(d: Denial) -> dict[str, Any]:
         "rarcs": d.rarcs,
         "amount": str(d.amount),
         "route": d.route,
-        "route_reason": d.route_reason,
+        "route_reason": route_reason_words(d.route_reason),  # older rows in people's words too
     }
 
 

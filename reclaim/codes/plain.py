@@ -9,6 +9,8 @@ table's internal flag names.
 
 from __future__ import annotations
 
+import re
+
 # Reason categories (reclaim.codes.carc.CarcCategory) a correction and a new submission fix.
 FIXABLE = frozenset({"data_missing", "coding", "units", "provider"})
 
@@ -135,3 +137,42 @@ def explain_route(codes: str, *, route: str, note: str = "", condition: str | No
 
 def explain_attempt_cap(attempt: int, cap: int) -> str:
     return f" This was attempt {attempt} of the {cap} the payer accepts, so a manager decides."
+
+
+_LEGACY_RULE = re.compile(r"^(?P<codes>\S+) matched rule '(?P<rule>[^']+)'(?: \((?P<note>[^)]*)\))?"
+                          r"(?:; (?P<neg>not )?(?P<flag>[a-z_]+)(?:, so (?P<fallback>[a-z_]+))?)?"
+                          r"(?P<rest>.*)$")
+_LEGACY_DEFAULT = re.compile(r"^(?P<codes>\S+) matched no rule; table default (?P<route>[a-z_]+)"
+                             r"(?P<rest>.*)$")
+_LEGACY_CAP = re.compile(r"; attempt (\d+) reached the cap of (\d+)")
+
+
+def route_reason_words(reason: str | None) -> str:
+    """A stored routing reason in people's words: those written before the explanations were
+    (\"CO-16/N290 matched rule 'x'; not rendering_provider_on_file, so front_desk\") are
+    rewritten; the rest are returned as they are."""
+    if not reason:
+        return ""
+    cap = _LEGACY_CAP.search(reason)
+    text = _LEGACY_CAP.sub("", reason)
+    default = _LEGACY_DEFAULT.match(text)
+    rule = _LEGACY_RULE.match(text)
+    if default:
+        out = explain_route(default["codes"], route=default["route"], default=True)
+    elif rule and (rule["flag"] is None or rule["flag"] in CONDITION_WORDS):
+        flag = rule["flag"]
+        route = rule["fallback"] if rule["neg"] else None
+        out = explain_route(rule["codes"], route=route or "", note=rule["note"] or "",
+                            condition=flag, met=None if flag is None else not rule["neg"],
+                            rule_id=rule["rule"])
+        if route is None and flag is None:
+            out = f"{rule['codes']}" + (f" ({rule['note']})" if rule["note"] else "") + \
+                f" (routing rule {rule['rule']})."
+        elif route is None:
+            out = f"{rule['codes']}" + (f" ({rule['note']})" if rule["note"] else "") + \
+                f": {condition_words(flag or '', True)} (routing rule {rule['rule']})."
+    else:
+        return reason
+    if cap:
+        out += explain_attempt_cap(int(cap.group(1)), int(cap.group(2)))
+    return out

@@ -35,7 +35,7 @@ def open_work_item(*, session: Session, spec: WorkItemSpec,
     existing = session.exec(select(WorkItem).where(WorkItem.key == spec.key)).first()
     if existing is not None:
         return existing
-    from reclaim.work.queue import reason_code_of
+    from reclaim.work.queue import reason_code_of, whole_words_title
 
     now = utcnow()
     item = WorkItem(
@@ -43,7 +43,7 @@ def open_work_item(*, session: Session, spec: WorkItemSpec,
         claim_id=spec.claim_id,
         queue=spec.queue,
         kind=spec.kind,
-        title=spec.title[:200],
+        title=whole_words_title(spec.title, spec.detail)[:200],
         detail=spec.detail,
         data=spec.data,
         assignee=pick_assignee(session=session, queue=spec.queue),

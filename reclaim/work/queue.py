@@ -104,6 +104,15 @@ def headline(title: str) -> str:
     return text[:1].upper() + text[1:] if text else "Work item"
 
 
+def whole_words_title(title: str, detail: str) -> str:
+    """A title whose end is the start of the detail cut at a fixed length ("denied — CO-16 claim
+    lacks inform") ends at a word instead ("denied — CO-16 claim lacks…")."""
+    head, sep, tail = title.partition(" — ")
+    if not sep or not tail or len(tail) >= len(detail) or not detail.startswith(tail):
+        return title
+    return f"{head}{sep}{shorten(detail, len(tail))}"
+
+
 def shorten(text: str, limit: int = SHORT_WORDS) -> str:
     """At most `limit` characters, cut at a word boundary with an ellipsis, never mid-word."""
     text = " ".join(text.split())

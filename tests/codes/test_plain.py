@@ -78,3 +78,42 @@ def test_route_explanations_are_for_people():
     default = explain_route("CO-299", route="coder", default=True)
     assert default == ("CO-299: no routing rule names these codes, so a coder corrects the "
                        "claim (the table's default).")
+
+
+def test_every_row_of_the_default_table_is_explained_for_people() -> None:
+    from decimal import Decimal
+
+    from reclaim.denials.detect import DenialFinding
+    from reclaim.denials.routing import RoutingContext, load_default_table, route_denial
+
+    table = load_default_table()
+    for rule in table.rules:
+        for flags in (True, False):
+            context = RoutingContext(**{flag: flags for flag in CONTEXT_FLAGS})
+            denial = DenialFinding(
+                level="claim", group=rule.group if rule.group != "*" else "CO",
+                carc=rule.carc if rule.carc != "*" else "16",
+                rarcs=[rule.rarc] if rule.rarc != "*" else [], amount=Decimal("10"),
+                paid=Decimal("0"), attempt=1, patient_control_number="RC1-1", reasoning="")
+            reason = route_denial(denial, table=table, context=context).reason
+            assert "_on_file" not in reason, reason
+            assert "timely_filing_proof" not in reason, reason
+            assert not any(f" {r} " in f" {reason} " for r in ("front_desk", "auto_fix",
+                                                                "write_off")), reason
+            assert reason.endswith("."), reason
+
+
+def test_stored_reasons_from_before_are_rewritten_for_people() -> None:
+    from reclaim.codes.plain import route_reason_words
+
+    old = ("CO-16/N290 matched rule 'co-16-n290' (rendering provider); not "
+           "rendering_provider_on_file, so front_desk; attempt 3 reached the cap of 3")
+    assert route_reason_words(old) == (
+        "CO-16/N290 (rendering provider): the rendering provider is not in the provider "
+        "directory, so the front desk corrects the claim (routing rule co-16-n290). This was "
+        "attempt 3 of the 3 the payer accepts, so a manager decides.")
+    assert route_reason_words("CO-299 matched no rule; table default coder") == (
+        "CO-299: no routing rule names these codes, so a coder corrects the claim (the "
+        "table's default).")
+    assert route_reason_words("already in words.") == "already in words."
+    assert route_reason_words(None) == ""

@@ -101,6 +101,17 @@ def test_titles_lose_the_claim_number_and_the_cut_words() -> None:
     assert headline("Fix the rendering NPI") == "Fix the rendering NPI"
 
 
+def test_a_title_cut_mid_word_is_cut_at_a_word_when_the_item_opens(fresh_engine: Engine) -> None:
+    detail = "CO-16 claim lacks information or has a billing error (fix and resend)."
+    with Session(fresh_engine) as s:
+        claim = add_claim(s)
+        spec = WorkItemSpec(claim_id=claim.id, key="k2", queue=Queue.coder, kind="denial",
+                            title=f"Claim {claim.id}: denied — {detail[:30]}", detail=detail,
+                            data=CO16, due_in=timedelta(days=90))
+        item = open_work_item(session=s, spec=spec)
+    assert item.title == f"Claim {claim.id}: denied — CO-16 claim lacks information…"
+
+
 def test_shorten_never_cuts_mid_word() -> None:
     text = "claim lacks information or has a billing error — fix and resend: the payer pays"
     short = shorten(text, 40)
