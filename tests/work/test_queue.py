@@ -60,10 +60,11 @@ def test_opening_an_item_stores_its_sla_and_code(fresh_engine: Engine) -> None:
         spec = WorkItemSpec(claim_id=claim.id, key="k1", queue=Queue.coder, kind="denial",
                             title="Claim 1: denied — CO-16", data=CO16,
                             due_in=timedelta(days=90))
+        opened = datetime.now(UTC)
         item = open_work_item(session=s, spec=spec, sla=timedelta(hours=4))
         assert item.sla_due_at is not None
         assert item.due_at is not None
-        left = item.sla_due_at - NOW
+        left = item.sla_due_at - opened
         assert timedelta(hours=3, minutes=59) < left < timedelta(hours=4, minutes=1)
         assert item.due_at - item.sla_due_at > timedelta(days=89)
         assert item.reason_code == "CO-16/N290"
