@@ -80,3 +80,14 @@ def test_api_docs_are_served_from_our_own_static_files(anon: TestClient) -> None
         response = anon.get(f"/static/docs/{asset}")
         assert response.status_code == 200, asset
         assert len(response.content) > 100_000, asset
+
+
+def test_a_page_address_that_does_not_validate_reads_in_plain_words(as_role: Any) -> None:
+    response = as_role("coder").get("/claims?page=abc", headers=HTML)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page must be a whole number." in response.text
+    assert "valid integer" not in response.text
+    api = as_role("coder").get("/api/v1/claims?page=abc")
+    assert api.status_code == 422
+    assert api.json()["fields"][0]["field"] == "page"  # the API keeps its JSON
