@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import SessionDep
@@ -73,12 +74,13 @@ def pareto_chart(rows: list[ParetoRow], width: int = 560,
 
 def overdue_items(session: Session, f: ClaimFilter, today: date, now: datetime,
                   limit: int = 10) -> list[dict[str, Any]]:
+    sla = func.coalesce(col(WorkItem.sla_due_at), col(WorkItem.due_at))  # past our SLA
     query = (
         select(WorkItem, Claim.patient_first_name, Claim.patient_last_name, Claim.payer_id)
         .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.status == "open", col(WorkItem.due_at) < now,
+        .where(WorkItem.status == "open", sla < now,
                *claim_conditions(f.period(), today=today, now=now))
-        .order_by(col(WorkItem.due_at), col(WorkItem.id))
+        .order_by(sla, col(WorkItem.id))
         .limit(limit)
     )
     return [queue_row(item, first, last, payer, "", None, now=now)
