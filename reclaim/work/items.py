@@ -220,7 +220,7 @@ def _notice_context(
         },
         "denials": _denial_codes(item),
         "summary": item.title,
-        "due": item.due_at or utcnow(),
+        "due": item.sla_due_at or item.due_at or utcnow(),  # our SLA first
         "link": f"{public_url}/claims/{claim.id}",
         "assignee_name": item.assignee,
         "note": item.detail,
@@ -299,7 +299,8 @@ def queue_digests(*, session: Session, day: date, public_url: str) -> list[int]:
         .join(User, col(User.username) == WorkItem.assignee)
         .where(WorkItem.status == "open", col(User.active).is_(True),
                col(User.email).is_not(None))
-        .order_by(col(User.username), col(WorkItem.due_at).asc().nulls_last())
+        .order_by(col(User.username), col(WorkItem.sla_due_at).asc().nulls_last(),
+                  col(WorkItem.due_at).asc().nulls_last())
     ).all()
     by_user: dict[str, tuple[User, list[dict[str, Any]]]] = {}
     for item, claim, user in rows:
@@ -330,7 +331,7 @@ def _item_ref(item: WorkItem, claim: Claim, public_url: str) -> dict[str, Any]:
                     "last_name": claim.patient_last_name, "member_id": claim.member_id},
         "denials": _denial_codes(item),
         "summary": item.title,
-        "due": item.due_at or utcnow(),
+        "due": item.sla_due_at or item.due_at or utcnow(),  # our SLA first
         "link": f"{public_url}/claims/{claim.id}",
         "assignee_name": item.assignee,
     }
