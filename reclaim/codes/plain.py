@@ -149,7 +149,7 @@ _LEGACY_CAP = re.compile(r"; attempt (\d+) reached the cap of (\d+)")
 
 def route_reason_words(reason: str | None) -> str:
     """A stored routing reason in people's words: those written before the explanations were
-    (\"CO-16/N290 matched rule 'x'; not rendering_provider_on_file, so front_desk\") are
+    ("CO-16/N290 matched rule 'x'; not rendering_provider_on_file, so front_desk") are
     rewritten; the rest are returned as they are."""
     if not reason:
         return ""
@@ -157,20 +157,19 @@ def route_reason_words(reason: str | None) -> str:
     text = _LEGACY_CAP.sub("", reason)
     default = _LEGACY_DEFAULT.match(text)
     rule = _LEGACY_RULE.match(text)
-    if default:
+    if default and not default["rest"]:
         out = explain_route(default["codes"], route=default["route"], default=True)
-    elif rule and (rule["flag"] is None or rule["flag"] in CONDITION_WORDS):
+    elif rule and not rule["rest"] and rule["flag"] in (None, *CONDITION_WORDS):
+        head = rule["codes"] + (f" ({rule['note']})" if rule["note"] else "")
+        source = f" (routing rule {rule['rule']})."
         flag = rule["flag"]
-        route = rule["fallback"] if rule["neg"] else None
-        out = explain_route(rule["codes"], route=route or "", note=rule["note"] or "",
-                            condition=flag, met=None if flag is None else not rule["neg"],
-                            rule_id=rule["rule"])
-        if route is None and flag is None:
-            out = f"{rule['codes']}" + (f" ({rule['note']})" if rule["note"] else "") + \
-                f" (routing rule {rule['rule']})."
-        elif route is None:
-            out = f"{rule['codes']}" + (f" ({rule['note']})" if rule["note"] else "") + \
-                f": {condition_words(flag or '', True)} (routing rule {rule['rule']})."
+        if flag is None:
+            out = head + source
+        elif rule["neg"] and rule["fallback"]:
+            out = explain_route(rule["codes"], route=rule["fallback"], note=rule["note"] or "",
+                                condition=flag, met=False, rule_id=rule["rule"])
+        else:
+            out = f"{head}: {condition_words(flag, True)}{source}"
     else:
         return reason
     if cap:
