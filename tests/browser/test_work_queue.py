@@ -147,3 +147,22 @@ def test_a_too_large_upload_gets_a_page_that_says_the_limit(page: Any, site: Sit
     assert "50.1 MiB" in text
     assert "Content Too Large" not in text
     assert page.get_by_role("link", name="Back to payer files").is_visible()
+
+
+def test_api_docs_render_with_no_other_host_reachable(page: Any, site: Site) -> None:
+    outside: list[str] = []
+
+    def only_ours(route: Any) -> None:
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    page.goto(f"{site.url}/docs")
+    page.locator(".swagger-ui .info .title").get_by_text("Reclaim").wait_for()
+    assert page.locator(".opblock-tag").count() > 0  # the operations, from /openapi.json
+    page.goto(f"{site.url}/redoc")
+    page.get_by_role("heading", name=re.compile("Reclaim")).first.wait_for()
+    assert outside == []

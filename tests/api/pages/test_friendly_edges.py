@@ -70,7 +70,9 @@ def test_the_api_answers_a_json_problem(anon: TestClient) -> None:
 
 def test_api_docs_are_served_from_our_own_static_files(anon: TestClient) -> None:
     for path in ("/docs", "/redoc"):
-        html = anon.get(path).text
+        response = anon.get(path)
+        assert "img-src 'self' data:" in response.headers["content-security-policy"]
+        html = response.text
         assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", html), path
         assert "/static/docs/" in html
         assert "cdn" not in html.lower()
