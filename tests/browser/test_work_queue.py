@@ -82,9 +82,11 @@ def test_a_coder_sees_at_least_15_rows_at_1440x900(big_page: Any, site: Site,
         assert "absorbs" not in text
 
 
-def test_sort_and_filters_are_kept_in_the_url(big_page: Any, site: Site) -> None:
+def test_sort_and_filters_are_kept_in_the_url(big_page: Any, site: Site,
+                                              tmp_path: Path) -> None:
     _many_items(site, 8)
     sign_in(big_page, site, "manager", "/work")
+    big_page.screenshot(path=str(tmp_path / "work-manager.png"))
     big_page.get_by_role("link", name=re.compile("^At stake")).click()
     big_page.wait_for_url(re.compile(r"sort=amount&dir=desc"))
     amounts = big_page.locator("#work-table tbody tr td:nth-child(5)").all_inner_texts()
