@@ -47,7 +47,8 @@ class WorkActivities:
     def create_work_item(self, spec: WorkItemSpec) -> WorkItemRef:
         with session_scope(self.engine) as session:
             require_claim(session, spec.claim_id)
-            item = work.open_work_item(session=session, spec=spec)
+            item = work.open_work_item(session=session, spec=spec,
+                                       sla=self.settings.work_item_sla(spec.queue))
             assert item.id is not None
             assert item.workflow_id is not None
             return WorkItemRef(

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api import errors, pages
+from api import docs, errors, pages
 from api.limits import RejectNulBytes, RequestSizeLimits, default_limits
 from api.routes import claims, edi, metrics, practice, prometheus, users, work_items
 from reclaim.auth import ensure_admin
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         version="0.1.0",
         description="Denial management: every claim a durable Temporal workflow.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs from vendored files, so they work offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         app.include_router(module.router)
     app.include_router(prometheus.metrics_router())
     pages.install(app)
+    docs.install(app)
     _mount_codec(app, settings)
     return app
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Path, Query
 from starlette.middleware.body_limit import RequestBodyLimitResponder
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_BODY_LIMIT = 1024 * 1024
@@ -24,7 +24,13 @@ MAX_EDI_BYTES = 50 * 1024 * 1024
 
 
 class RequestSizeLimits:
-    """Pure ASGI middleware: the first matching path prefix's limit, else `default`."""
+    """Pure ASGI middleware: the first matching path prefix's limit, else `default`.
+
+    A body over the limit is answered with `too_large`: a styled page that states the limit for
+    the pages, a JSON problem under /api/. A declared Content-Length over the limit is refused
+    before the app sees the request (the body is read and dropped, up to DRAIN_LIMIT, so the
+    browser that is still sending it gets the answer, not a reset connection); a streamed one
+    is stopped by Starlette's limiter as it goes, and its plain 413 replaced by ours."""
 
     def __init__(self, app: ASGIApp, *, default: int = JSON_BODY_LIMIT,
                  by_prefix: dict[str, int] | None = None) -> None:
@@ -40,8 +46,91 @@ class RequestSizeLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        responder = RequestBodyLimitResponder(self.app, self.limit_for(scope["path"]))
-        await responder(scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _drain(receive)
+            await too_large(scope, limit, sent=declared)(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_ours(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 413 \
+                    and _plain_text(message):
+                replaced = True
+                await too_large(scope, limit)(scope, receive, send)
+                return
+            if not replaced:
+                await send(message)
+
+        responder = RequestBodyLimitResponder(self.app, limit)
+        await responder(scope, receive, send_ours)
+
+
+# How much of a refused body is read (and dropped) before answering; past it the connection is
+# answered at once, whatever the client makes of it.
+DRAIN_LIMIT = 256 * 1024 * 1024
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _drain(receive: Receive) -> None:
+    read = 0
+    while read <= DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _plain_text(message: Message) -> bool:
+    return any(name == b"content-type" and value.startswith(b"text/plain")
+               for name, value in message.get("headers") or [])
+
+
+def size_words(size: int) -> str:
+    """1048576 -> "1 MiB", 52494336 -> "50.1 MiB"."""
+    for unit, factor in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def too_large(scope: Scope, limit: int | None, *, sent: int | None = None) -> Response:
+    """413 that says what the limit is: HTML for a browser's page, a JSON problem otherwise."""
+    limit_text = size_words(limit) if limit else "the limit"
+    what = "file" if scope["path"].startswith(("/files", "/api/v1/edi")) else "request"
+    size = f" ({size_words(sent)})" if sent else ""
+    detail = (f"The {what}{size} is larger than the {limit_text} this page accepts." if what ==
+              "file" else f"The {what}{size} is larger than the {limit_text} accepted here.")
+    accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+    if scope["path"].startswith("/api/") or "text/html" not in accept:
+        return JSONResponse(status_code=413, media_type="application/problem+json", content={
+            "type": "about:blank", "title": "Content Too Large", "status": 413,
+            "error": "too large", "detail": detail, "limit_bytes": limit})
+    from starlette.requests import Request
+
+    from api.pages.render import render
+
+    hint = ("Split the file into smaller ones (a payer's portal can usually download a day or "
+            "a check at a time), or send it through the clearinghouse mailbox."
+            if what == "file" else "Send less at once.")
+    return render(Request(scope), "pages/too_large.html",
+                  {"title": "Too large", "detail": detail, "hint": hint,
+                   "limit": limit_text, "back": "/files" if what == "file" else None},
+                  status_code=413)
 
 
 # An escaped NUL in JSON text (\u0000), not preceded by an escaping backslash.

@@ -65,6 +65,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/work"): "signed_in",
     ("GET", "/partials/work"): "signed_in",
     ("POST", "/work-items/{item_id}/take"): "signed_in",
+    ("POST", "/work-items/bulk"): "signed_in",  # take; assigning others checks for a manager
+    ("GET", "/work/export.csv"): "signed_in",
     ("POST", "/work-items/{item_id}/complete"): "signed_in",
     ("POST", "/work-items/{item_id}/check"): "signed_in",
     ("GET", "/work-items/{item_id}/letter"): "signed_in",

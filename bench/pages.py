@@ -210,7 +210,8 @@ def fill(engine: Engine, n: int, *, seed: int = 11) -> dict[str, Any]:
                     "kind": "denial", "status": "open", "title": f"Claim {cid}: {group}-{carc}",
                     "detail": "", "data": {"denials": [{"group": group, "carc": carc,
                                                         "rarcs": rarcs}]},
-                    "assignee": assignee, "due_at": due,
+                    "assignee": assignee, "due_at": due + timedelta(days=60),
+                    "sla_due_at": due, "reason_code": f"{group}-{carc}"[:40],
                     "workflow_id": f"work-item-{cid}", "created_at": due - timedelta(days=5),
                 })
     started = time.perf_counter()

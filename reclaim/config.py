@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, TypeAdapter, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SEARCH_ATTRIBUTES = {
     "ClaimStatus": "Keyword",
@@ -20,6 +22,52 @@ SEARCH_ATTRIBUTES = {
 # name (NM103): letters, digits and a few marks, none of them an X12 delimiter.
 X12_ID = r"^[A-Za-z0-9][A-Za-z0-9 .\-]{1,14}$"
 X12_NAME = r"^[A-Za-z0-9][A-Za-z0-9 .,&'\-]{0,59}$"
+
+
+# The work queues (contracts.enums.Queue) an internal SLA can be set for.
+WORK_QUEUES = ("coder", "front_desk", "appeal", "manager")
+# Internal SLA per queue (RECLAIM_WORK_ITEM_DUE_AFTER): how long a person has for an item of it.
+DEFAULT_WORK_ITEM_DUE_AFTER: dict[str, timedelta] = {
+    "coder": timedelta(days=2), "front_desk": timedelta(days=1),
+    "appeal": timedelta(days=7), "manager": timedelta(days=3),
+}
+_DURATION = TypeAdapter(timedelta)
+_SHORT_DURATION = re.compile(r"^(\d+)([dhms])$")
+_SHORT_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration as every other setting takes it (ISO-8601 "P2D", "PT1M", or seconds), or the
+    short "2d" / "12h" / "30m" / "45s"."""
+    short = _SHORT_DURATION.match(text.strip().lower())
+    if short:
+        return timedelta(**{_SHORT_UNITS[short.group(2)]: int(short.group(1))})
+    if re.fullmatch(r"\d+(\.\d+)?", text.strip()):
+        return timedelta(seconds=float(text))
+    return _DURATION.validate_strings(text.strip())
+
+
+def parse_queue_durations(text: str) -> dict[str, timedelta]:
+    """"coder=2d,front_desk=P1D" -> {queue: duration}; queues not named keep their default."""
+    out = dict(DEFAULT_WORK_ITEM_DUE_AFTER)
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        queue, sep, value = part.partition("=")
+        queue = queue.strip().lower()
+        if not sep or not value.strip():
+            raise ValueError(f"{part!r}: write QUEUE=DURATION, e.g. coder=2d")
+        if queue not in WORK_QUEUES:
+            raise ValueError(f"{queue!r} is not a work queue (one of {', '.join(WORK_QUEUES)})")
+        try:
+            duration = parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"{queue}: {value.strip()!r} is not a duration (2d, PT12H or "
+                             "seconds)") from exc
+        if duration <= timedelta(0):
+            raise ValueError(f"{queue}: the duration must be more than zero")
+        out[queue] = duration
+    return out
 
 
 class Settings(BaseSettings):
@@ -91,8 +139,22 @@ class Settings(BaseSettings):
     payer_follow_up_after: timedelta = timedelta(days=30)
     payer_ack_after: timedelta = timedelta(days=2)
     deadline_warning_lead: timedelta = timedelta(days=14)
+    # The internal SLA of a work item, per queue, stored on the item when it opens (its
+    # `sla_due_at`); the queue is ordered by it. "coder=2d,front_desk=1d,appeal=P7D".
+    work_item_due_after: Annotated[dict[str, timedelta], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_WORK_ITEM_DUE_AFTER))
     write_off_approval_above: str = "100.00"
     digest_hour: int = Field(default=7, ge=0, le=23)  # UTC hour of the coders' daily digest
+
+    @field_validator("work_item_due_after", mode="before")
+    @classmethod
+    def _queue_durations(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_queue_durations(value)
+        return value
+
+    def work_item_sla(self, queue: str) -> timedelta:
+        return self.work_item_due_after.get(queue, DEFAULT_WORK_ITEM_DUE_AFTER["coder"])
 
     @property
     def resolved_database_url(self) -> str:

@@ -82,7 +82,7 @@ def demo_documents(today: date, *, seed: int = 7) -> list[ClaimDocument]:
     rng = random.Random(seed)
     docs: list[dict[str, Any]] = []
     triggers = ["TEST-CO-16-N290", "TEST-CO-11", "TEST-CO-50", "TEST-PR-1", "TEST-CO-29",
-                "TEST-REJECT-A7"]
+                "TEST-REJECT-33"]
     for i, member in enumerate(triggers):
         docs.append(_document("SANDBOX", PATIENTS[i % len(PATIENTS)], member, i,
                               today - timedelta(days=3 + i),

@@ -242,6 +242,8 @@ class WorkItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_workitem_queue_status_due", "queue", "status", "due_at"),
         Index("ix_workitem_assignee_status", "assignee", "status"),
+        # The queue's default order: internal SLA first (RECLAIM_WORK_ITEM_DUE_AFTER).
+        Index("ix_workitem_status_sla", "status", "sla_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -254,7 +256,11 @@ class WorkItem(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     assignee: str | None = Field(default=None, max_length=80)
-    due_at: datetime | None = None
+    due_at: datetime | None = None  # the payer's deadline or the item's window
+    # Our own deadline for the person (RECLAIM_WORK_ITEM_DUE_AFTER of the queue), set at opening.
+    sla_due_at: datetime | None = None
+    # What the queue files it under: "CO-16/N290", "A7:33", a scrub rule (reclaim.work.queue).
+    reason_code: str | None = Field(default=None, max_length=40)
     workflow_id: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
     reminded_at: datetime | None = None

@@ -101,12 +101,16 @@ def add_item(session: Session, claim: Claim, *, queue: str = "coder", status: st
              due_at: datetime | None = None, created_at: datetime | None = None,
              assignee: str | None = None, data: dict[str, Any] | None = None,
              resolution: str | None = None, completed_at: datetime | None = None,
-             title: str | None = None, kind: str = "denial") -> WorkItem:
+             title: str | None = None, kind: str = "denial",
+             sla_due_at: datetime | None = None, detail: str = "check the claim") -> WorkItem:
+    from reclaim.work.queue import reason_code_of
+
     n = next(_seq)
     item = WorkItem(
         key=f"test-{claim.id}-{n}", claim_id=claim.id, queue=queue, kind=kind,  # type: ignore[arg-type]
-        status=status, title=title or f"Claim {claim.id}: {queue} work", detail="check the claim",
-        data=data or {}, assignee=assignee, due_at=due_at,
+        status=status, title=title or f"Claim {claim.id}: {queue} work", detail=detail,
+        data=data or {}, assignee=assignee, due_at=due_at, sla_due_at=sla_due_at,
+        reason_code=reason_code_of(data, detail),
         created_at=created_at or datetime(2026, 1, 1, tzinfo=UTC), resolution=resolution,
         completed_at=completed_at,
     )

@@ -15,6 +15,7 @@ from api.deps import SessionDep
 from api.pages.render import PageAdmin, PageManager, checked_form, render
 from reclaim import audit
 from reclaim.auth import ROLES, NewUser, UserError, UsernameTaken, create_user
+from reclaim.claims.plain_errors import plain_errors
 from reclaim.denials import store as routing_store
 from reclaim.denials.routing import AUTO_FIX_KINDS, CONTEXT_FLAGS, ROUTES, RoutingTableError
 from reclaim.models import User
@@ -127,8 +128,7 @@ async def users_add(request: Request, session: SessionDep, admin: PageAdmin) -> 
         user, token = create_user(session=session, username=body.username, role=body.role,
                                   password=body.password, email=body.email)
     except ValidationError as exc:
-        error = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                          for e in exc.errors())
+        error = " ".join(e["message"] for e in plain_errors(exc.errors()))
         return _users_error(request, session, values, error)
     except UsernameTaken as exc:  # found by the check, or created at the same moment
         return _users_error(request, session, values, str(exc), status_code=409)

@@ -8,18 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import SessionDep
 from api.pages.claims import filter_from_query, payers, today_now
 from api.pages.files import UNPOSTED_TOTAL
 from api.pages.render import PageDashboard, PageUser, money, pct, render
-from api.pages.work import item_row
 from api.policy import PERMISSIONS
 from reclaim.claims.filter import WORK_AGE_BUCKETS, ClaimFilter, claim_conditions
 from reclaim.kpi import dashboard as kpi
 from reclaim.kpi.views import ParetoRow, TrendPoint
 from reclaim.models import Claim, WorkItem
+from reclaim.work.queue import row as queue_row
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,16 +74,17 @@ def pareto_chart(rows: list[ParetoRow], width: int = 560,
 
 def overdue_items(session: Session, f: ClaimFilter, today: date, now: datetime,
                   limit: int = 10) -> list[dict[str, Any]]:
+    sla = func.coalesce(col(WorkItem.sla_due_at), col(WorkItem.due_at))  # past our SLA
     query = (
         select(WorkItem, Claim.patient_first_name, Claim.patient_last_name, Claim.payer_id)
         .join(Claim, col(Claim.id) == WorkItem.claim_id)
-        .where(WorkItem.status == "open", col(WorkItem.due_at) < now,
+        .where(WorkItem.status == "open", sla < now,
                *claim_conditions(f.period(), today=today, now=now))
-        .order_by(col(WorkItem.due_at), col(WorkItem.id))
+        .order_by(sla, col(WorkItem.id))
         .limit(limit)
     )
-    return [item_row(item, first, last, payer) for item, first, last, payer in
-            session.exec(query).all()]
+    return [queue_row(item, first, last, payer, "", None, now=now)
+            for item, first, last, payer in session.exec(query).all()]
 
 
 def dashboard_context(session: Session, f: ClaimFilter) -> dict[str, Any]:

@@ -268,6 +268,12 @@ async def login_redirect(request: Request, exc: LoginRequired) -> Response:
 
 async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
     """An HTTP error as a page for a browser; as JSON under /api/ and for anything else."""
+    if exc.status_code == 413:  # a streamed body stopped by the size limit (api.limits)
+        from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+
+        from api.limits import too_large
+
+        return too_large(request.scope, request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
     if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
         "accept", ""
     ):

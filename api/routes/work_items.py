@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
@@ -18,6 +18,9 @@ from reclaim.models import User, WorkItem
 from reclaim.work.items import assign, list_work_items, may_work
 
 router = APIRouter(prefix="/api/v1", tags=["work items"])
+SORT_KEYS = Literal["urgency", "sla", "due", "amount", "age", "claim", "code", "assignee"]
+SORT_HELP = ("urgency: our SLA due date, then dollars at stake; or one column (age ascending "
+             "is the newest first)")
 
 
 class AssignBody(BaseModel):
@@ -27,10 +30,17 @@ class AssignBody(BaseModel):
 @router.get("/work-items")
 def get_work_items(
     session: SessionDep, _user: Reader, queue: str | None = None, assignee: str | None = None,
-    status_: str | None = None, claim_id: OptionalRowId = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    claim_id: OptionalRowId = None,
+    code: Annotated[str | None, Query(max_length=40, description="reason code prefix: CO-16, A7")]
+    = None,
+    sort: Annotated[SORT_KEYS, Query(description=SORT_HELP)] = "urgency",
+    dir: Annotated[Literal["asc", "desc"], Query()] = "asc",  # noqa: A002 - the URL's name
 ) -> dict[str, Any]:
+    """Open items by default, most urgent first (our SLA, then dollars at stake), as /work."""
     items = list_work_items(session=session, queue=queue, assignee=assignee,
-                            status=status_ or "open", claim_id=claim_id)
+                            status=status_ or "open", claim_id=claim_id, code=code, sort=sort,
+                            descending=dir == "desc")
     return {"items": [work_item_view(w) for w in items]}
 
 

@@ -28,6 +28,10 @@
     if (isPolling(elt) && active && elt.contains(active) && active.matches("input, select, textarea")) {
       evt.preventDefault();
     }
+    // Nor while items are checked for a bulk action: the refresh would uncheck them.
+    if (isPolling(elt) && elt.querySelector("input[name=item]:checked")) {
+      evt.preventDefault();
+    }
   });
 
   // Keep opened <details> (an 837, a mail) open across refreshes.

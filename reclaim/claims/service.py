@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from contracts.enums import ClaimStatus
 from contracts.names import claim_workflow_id
+from reclaim.claims.plain_errors import plain_errors
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.models import Claim, ClaimEvent, Submission, utcnow
 
@@ -88,12 +89,8 @@ def corrected_document(document: dict[str, Any], corrections: dict[str, Any]) ->
     try:
         return ClaimDocument.model_validate(merged)
     except ValidationError as exc:
-        raise CorrectionError(
-            [
-                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                for e in exc.errors()
-            ]
-        ) from exc
+        # In plain words for the form (reclaim.claims.plain_errors), each at its field's path.
+        raise CorrectionError(plain_errors(exc.errors())) from exc
 
 
 def last_attempt(*, session: Session, claim_id: int) -> Submission | None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reclaim.claims.diff import document_diff
+from reclaim.codes.plain import route_reason_words
 from reclaim.models import (
     Claim,
     ClaimEvent,
@@ -136,7 +137,7 @@ def denial_view(d: Denial) -> dict[str, Any]:
         "rarcs": d.rarcs,
         "amount": str(d.amount),
         "route": d.route,
-        "route_reason": d.route_reason,
+        "route_reason": route_reason_words(d.route_reason),  # older rows in people's words too
     }
 
 
@@ -153,6 +154,11 @@ def work_item_view(w: WorkItem) -> dict[str, Any]:
         "assignee": w.assignee,
         "due_at": w.due_at,
         "overdue": overdue,
+        # Our internal SLA (RECLAIM_WORK_ITEM_DUE_AFTER) and the code the queue files it under.
+        "sla_due_at": w.sla_due_at,
+        "sla_overdue": w.status == "open" and w.sla_due_at is not None
+        and w.sla_due_at < utcnow(),
+        "reason_code": w.reason_code,
         "created_at": w.created_at,
         "completed_at": w.completed_at,
         "completed_by": w.completed_by,

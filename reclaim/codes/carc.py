@@ -390,10 +390,14 @@ def describe_rarc(code: str) -> str:
 
 
 def plain_denial(group: str, carc: str, rarcs: list[str] | tuple[str, ...] = ()) -> str:
-    """One sentence a coder understands, e.g. for a work item or an email."""
+    """One sentence a coder understands, e.g. for a work item or an email: the group is told
+    by what it means for this reason (reclaim.codes.plain.group_meaning)."""
+    from reclaim.codes.plain import group_meaning
+
     group_code = group.strip().upper()
+    describe_group(group_code)
     sentence = f"{group_code}-{carc.strip().upper()} {describe_carc(carc)}"
-    sentence += f" ({describe_group(group_code)})"
+    sentence += f" ({group_meaning(group_code, carc_category(carc))})"
     remarks = [f"{r.strip().upper()} {describe_rarc(r)}" for r in rarcs]
     if remarks:
         sentence += ". Remarks: " + "; ".join(remarks)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from contracts.enums import AutoFixKind, Route
 from reclaim.codes.carc import CARC_PATTERN, GROUP_LABELS, RARC_PATTERN
+from reclaim.codes.plain import explain_attempt_cap, explain_route
 from reclaim.denials.detect import DenialFinding
 
 ContextFlag = Literal[
@@ -259,15 +260,16 @@ def _rule_decision(
     rule: RoutingRule, *, context: RoutingContext, codes: str
 ) -> tuple[Route, AutoFixKind | None, str]:
     condition = rule.condition
-    why = f"{codes} matched rule {rule.id!r}"
-    if rule.note:
-        why += f" ({rule.note})"
+    # In people's words (reclaim.codes.plain), the row's id last for whoever edits the table.
     if condition is None:
-        return rule.route, None, why
-    if context.flag(condition):
-        return rule.route, rule.auto_fix_kind, f"{why}; {condition}"
-    assert rule.fallback is not None  # guaranteed by table validation
-    return rule.fallback, None, f"{why}; not {condition}, so {rule.fallback}"
+        return rule.route, None, explain_route(codes, route=rule.route, note=rule.note,
+                                               rule_id=rule.id)
+    met = context.flag(condition)
+    route = rule.route if met else rule.fallback
+    assert route is not None  # a conditional row has a fallback (table validation)
+    why = explain_route(codes, route=route, note=rule.note, condition=condition, met=met,
+                        rule_id=rule.id)
+    return route, rule.auto_fix_kind if met else None, why
 
 
 # Routes whose usual end is another submission to the same payer, which the attempt cap limits.
@@ -282,12 +284,12 @@ def route_denial(
     if rule is None:
         route: Route = table.default_route
         kind: AutoFixKind | None = None
-        reason = f"{codes} matched no rule; table default {route}"
+        reason = explain_route(codes, route=route, default=True)
     else:
         route, kind, reason = _rule_decision(rule, context=context, codes=codes)
     escalate = denial.attempt >= context.max_attempts and route in _RESUBMITTING
     if escalate:
-        reason += f"; attempt {denial.attempt} reached the cap of {context.max_attempts}"
+        reason += explain_attempt_cap(denial.attempt, context.max_attempts)
     if escalate and route == "auto_fix":
         assert rule is not None
         assert rule.fallback is not None

@@ -11,24 +11,15 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from reclaim.codes.claim_status import status_words
 from reclaim.edi.matching import attempts_by_claim, match_pcn
 from reclaim.edi.outbox import SIGNAL_KEYS, ClaimSignal, response_signal
 from reclaim.models import EdiFile, PayerResponse, Submission
-from reclaim.x12.models import Ack999, ReadWarning, Status277CA
+from reclaim.x12.models import Ack999, ClaimStatus277, ReadWarning, Status277CA
 from reclaim.x12.read_277ca import read_277ca
 from reclaim.x12.read_999 import read_999
 from reclaim.x12.reader import first_envelope
 
-# 277CA claim status categories (STC01-1) in our words, for when the payer sends no text.
-STATUS_CATEGORY = {
-    "A1": "received by the payer",
-    "A2": "accepted into adjudication",
-    "A3": "returned as unprocessable: correct and send again",
-    "A4": "not found by the payer",
-    "A6": "rejected: information is missing",
-    "A7": "rejected: information is invalid",
-    "A8": "rejected: a field does not agree with another",
-}
 # Warnings a file gets for answers that match nothing, at most (then a count of the rest).
 UNMATCHED_WARNINGS = 20
 
@@ -199,8 +190,7 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
             # (A7:562:85, the billing provider's NPI): the correction map routes by all three.
             code=":".join(p for p in (item.status_category, item.status_code, item.entity_code)
                           if p),
-            message=(item.message or STATUS_CATEGORY.get(item.status_category, ""))[:255]
-            or None,
+            message=(item.message or _status_words(item))[:255] or None,
             payer_claim_control_number=item.payer_claim_control_number,
         ))
         if claim_id is None:
@@ -209,6 +199,14 @@ def _store_277ca(session: Session, edi: EdiFile, statuses: list[Status277CA],
             edi.matched += 1
     _store_answers(session, signals, rows)
     _warn(edi, unmatched)
+
+
+def _status_words(item: ClaimStatus277) -> str:
+    """What STC01 means, in our words (reclaim.codes.claim_status), when the payer sent no text."""
+    try:
+        return status_words(item.status_category, item.status_code, item.entity_code)
+    except ValueError:
+        return ""
 
 
 # A 999's and a 277CA's reader, the key EdiFile.parsed keeps their answers under, and the store

@@ -317,7 +317,8 @@ def work_by_queue(*, session: Session, claim_filter: ClaimFilter, today: date,
         for label, _low, high in WORK_AGE_BUCKETS if high is not None
     ]
     age = case(*whens, else_=WORK_AGE_BUCKETS[-1][0])
-    overdue = col(WorkItem.due_at) < now
+    # Past our SLA (RECLAIM_WORK_ITEM_DUE_AFTER); an item opened before it had one, its due date.
+    overdue = func.coalesce(col(WorkItem.sla_due_at), col(WorkItem.due_at)) < now
     claims = func.count(distinct(col(WorkItem.claim_id)))
     late = func.count(distinct(case((overdue, WorkItem.claim_id))))
 

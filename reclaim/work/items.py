@@ -3,7 +3,7 @@ the notices about them."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,20 +28,28 @@ def may_work(user: User, queue: str) -> bool:
     return user.role in ("admin", "manager") or QUEUE_ROLE.get(queue) == user.role
 
 
-def open_work_item(*, session: Session, spec: WorkItemSpec) -> WorkItem:
+def open_work_item(*, session: Session, spec: WorkItemSpec,
+                   sla: timedelta | None = None) -> WorkItem:
+    """`sla`: the queue's internal SLA (Settings.work_item_sla), kept on the item as
+    `sla_due_at`; the queue page orders by it."""
     existing = session.exec(select(WorkItem).where(WorkItem.key == spec.key)).first()
     if existing is not None:
         return existing
+    from reclaim.work.queue import reason_code_of, whole_words_title
+
+    now = utcnow()
     item = WorkItem(
         key=spec.key,
         claim_id=spec.claim_id,
         queue=spec.queue,
         kind=spec.kind,
-        title=spec.title[:200],
+        title=whole_words_title(spec.title, spec.detail)[:200],
         detail=spec.detail,
         data=spec.data,
         assignee=pick_assignee(session=session, queue=spec.queue),
-        due_at=utcnow() + spec.due_in,
+        due_at=now + spec.due_in,
+        sla_due_at=now + sla if sla is not None else None,
+        reason_code=reason_code_of(spec.data, spec.detail),
     )
     session.add(item)
     session.flush()
@@ -107,18 +115,32 @@ def list_work_items(
     assignee: str | None = None,
     status: str | None = "open",
     claim_id: int | None = None,
+    code: str | None = None,
+    sort: str = "urgency",
+    descending: bool = False,
     limit: int = 200,
 ) -> list[WorkItem]:
-    query = select(WorkItem)
+    """Work items by queue (comma-separated), assignee ("nobody": unassigned), status, claim
+    and reason-code prefix, in the queue's orders (reclaim.work.queue: urgency by default)."""
+    from reclaim.work.queue import SORTS, order_by
+
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
+    query = select(WorkItem).join(Claim, col(Claim.id) == WorkItem.claim_id)
     if queue:
         query = query.where(col(WorkItem.queue).in_(queue.split(",")))
-    if assignee:
+    if assignee == "nobody":
+        query = query.where(col(WorkItem.assignee).is_(None))
+    elif assignee:
         query = query.where(WorkItem.assignee == assignee)
     if status:
         query = query.where(WorkItem.status == status)
     if claim_id is not None:
         query = query.where(WorkItem.claim_id == claim_id)
-    query = query.order_by(col(WorkItem.due_at).asc().nulls_last(), col(WorkItem.id))
+    if code:
+        query = query.where(col(WorkItem.reason_code).startswith(code.strip().upper(),
+                                                                  autoescape=True))
+    query = query.order_by(*order_by(sort, descending))
     return list(session.exec(query.limit(limit)).all())
 
 
@@ -198,7 +220,7 @@ def _notice_context(
         },
         "denials": _denial_codes(item),
         "summary": item.title,
-        "due": item.due_at or utcnow(),
+        "due": item.sla_due_at or item.due_at or utcnow(),  # our SLA first
         "link": f"{public_url}/claims/{claim.id}",
         "assignee_name": item.assignee,
         "note": item.detail,
@@ -280,7 +302,8 @@ def queue_digests(*, session: Session, day: date, public_url: str) -> list[int]:
         .join(User, col(User.username) == WorkItem.assignee)
         .where(WorkItem.status == "open", col(User.active).is_(True),
                col(User.email).is_not(None))
-        .order_by(col(User.username), col(WorkItem.due_at).asc().nulls_last())
+        .order_by(col(User.username), col(WorkItem.sla_due_at).asc().nulls_last(),
+                  col(WorkItem.due_at).asc().nulls_last())
     ).all()
     by_user: dict[str, tuple[User, list[dict[str, Any]]]] = {}
     for item, claim, user in rows:
@@ -311,7 +334,7 @@ def _item_ref(item: WorkItem, claim: Claim, public_url: str) -> dict[str, Any]:
                     "last_name": claim.patient_last_name, "member_id": claim.member_id},
         "denials": _denial_codes(item),
         "summary": item.title,
-        "due": item.due_at or utcnow(),
+        "due": item.sla_due_at or item.due_at or utcnow(),  # our SLA first
         "link": f"{public_url}/claims/{claim.id}",
         "assignee_name": item.assignee,
     }

@@ -19,7 +19,7 @@ def test_coder_opens_an_item_from_work_and_sees_the_claim(page: Any, site: Site,
     assert page.url.endswith("/work")
     row = page.locator(f"#item-{site.ids['coder_item']}")
     assert "overdue" in (row.get_attribute("class") or "")
-    assert "The rendering provider's NPI is missing." in row.inner_text()
+    assert "claim lacks information or has a billing error — fix and resend" in row.inner_text()
     page.screenshot(path=str(tmp_path / "work.png"), full_page=True)
     row.get_by_role("link", name=re.compile("Okafor")).click()
     page.wait_for_url(re.compile(rf"/claims/{site.ids['denied']}"))

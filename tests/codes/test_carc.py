@@ -119,8 +119,9 @@ def test_malformed_codes_are_refused(call, arg):
 def test_plain_denial_is_one_readable_sentence():
     sentence = plain_denial("co", "16", ["n290", "MA130"])
     assert sentence == (
-        "CO-16 claim lacks information or has a billing error (contractual: the provider "
-        "absorbs it). Remarks: N290 rendering provider NPI missing or invalid; MA130 claim "
-        "cannot be processed: send a new claim with the data fixed."
+        "CO-16 claim lacks information or has a billing error (fix and resend: the payer pays "
+        "once the claim is corrected). Remarks: N290 rendering provider NPI missing or "
+        "invalid; MA130 claim cannot be processed: send a new claim with the data fixed."
     )
-    assert plain_denial("PR", "1") == "PR-1 deductible the patient owes (patient responsibility)."
+    assert plain_denial("PR", "1") == (
+        "PR-1 deductible the patient owes (the patient owes it: bill the patient).")

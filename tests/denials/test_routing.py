@@ -127,7 +127,7 @@ def test_most_specific_row_wins(table, make_finding, codes, rarcs, rule_id):
 def test_unknown_codes_take_the_default_route(table, make_finding):
     decision = route_denial(make_finding("OA-B7"), table=table, context=RoutingContext())
     assert (decision.route, decision.rule_id) == ("coder", None)
-    assert "matched no rule" in decision.reason
+    assert "no routing rule names these codes" in decision.reason
 
 
 def test_ma130_marks_a_new_original_claim(table, make_finding):

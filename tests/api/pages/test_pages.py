@@ -189,9 +189,11 @@ def test_work_page(page_db: Engine, as_role: Any) -> None:
     ids = seed(page_db)
     html = as_role("coder").get("/work").text
     assert f'href="/claims/{ids["denied"]}#correction"' in html
-    assert "The rendering provider&#39;s NPI is missing." in html
-    assert 'class="overdue"' in html  # due two hours ago
-    assert "data-utc=" in html
+    # The denial in plain words from its codes (the code has its own column), never "absorbed".
+    assert "claim lacks information or has a billing error — fix and resend" in html
+    assert "<code>CO-16/\u200bN290</code>" in html  # may wrap after the slash
+    assert 'class="overdue' in html  # due two hours ago
+    assert "<time datetime=" in html
     assert 'hx-trigger="every 5s"' in html
     assert "Assign item" not in html  # coders take, managers assign
 
@@ -235,7 +237,8 @@ def test_claim_page_shows_everything(page_db: Engine, as_role: Any) -> None:
     assert "Type 2 diabetes mellitus without complications" in html  # E11.9's description
     assert "CO-16" in html
     assert "N290" in html
-    assert "(contractual: the provider absorbs it)" in html  # the plain meaning
+    assert "(fix and resend: the payer pays once the claim is corrected)" in html  # plain words
+    assert "absorbs" not in html  # a fixable CO-16 is not "contractual: absorbed"
     assert "E11 is not billable" in html  # scrub finding
     assert 'id="correction-form"' in html
     assert 'name="diagnoses[0]"' in html
