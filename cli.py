@@ -80,7 +80,9 @@ def migrate() -> None:
 
 
 @app.command()
-def api(port: int | None = None, host: str | None = None) -> None:
+def api(port: int | None = None, host: str | None = None,
+        workers: int = typer.Option(0, min=0, max=64,
+                                    help="API processes; default RECLAIM_API_WORKERS (1)")) -> None:
     """The API and web pages."""
     import uvicorn
 
@@ -90,8 +92,17 @@ def api(port: int | None = None, host: str | None = None) -> None:
     _configure_logging()
     settings = _settings(serves_metrics=True)
     run_migrations(settings.resolved_database_url)
-    uvicorn.run(create_app(settings), host=host or settings.api_host,
-                port=port or settings.api_port, log_level="warning", access_log=False)
+    count = workers or settings.api_workers
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    if count == 1:
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning",
+                    access_log=False)
+        return
+    # Each process builds its app from the environment (`create_app()` checks the secrets
+    # again): hand it this install's task queue, which only this command resolves.
+    os.environ["RECLAIM_TASK_QUEUE"] = settings.task_queue
+    uvicorn.run("api.app:create_app", factory=True, workers=count, host=bind_host,
+                port=bind_port, log_level="warning", access_log=False)
 
 
 @app.command()

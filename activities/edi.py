@@ -39,6 +39,17 @@ CURSOR = "clearinghouse"
 RESIGNAL_TRIES = 3
 
 
+LIVENESS_S = 5.0  # a quarter of EdiSignalWorkflow's 20 s heartbeat timeout
+
+
+async def _keep_alive(details: list[Any]) -> None:
+    """Heartbeat `details` (kept current by the activity) every LIVENESS_S until cancelled: the
+    server hears from a worker that is alive but waiting; a dead worker's loop sends nothing."""
+    while True:
+        await asyncio.sleep(LIVENESS_S)
+        activity.heartbeat(*details)
+
+
 def page_details(cursor: SignalCursor | None) -> list[int] | None:
     """What signal_stored_file heartbeats once a page is delivered: the next page's cursor as
     a JSON list, None when every page is."""
@@ -124,6 +135,18 @@ class EdiActivities:
 
     @activity.defn
     async def signal_stored_file(self, request: SignalFileRequest) -> SignalFileResult:
+        # The last cursor heartbeated, sent again every LIVENESS_S by a task of its own: the
+        # work below waits for the worker's database threads, which claims' activities share,
+        # and on a busy worker that wait alone can outlast the heartbeat timeout.
+        details: list[Any] = list(activity.info().heartbeat_details)
+        ticker = asyncio.create_task(_keep_alive(details))
+        try:
+            return await self._signal_stored_file(request, details)
+        finally:
+            ticker.cancel()
+
+    async def _signal_stored_file(self, request: SignalFileRequest,
+                                  details: list[Any]) -> SignalFileResult:
         """Every signal of a file POST /api/v1/edi stored but did not signal (it held more than
         RECLAIM_EDI_INLINE_SIGNALS), a page at a time, heartbeating the next page's cursor once
         a page is delivered; then the file is marked signalled. Idempotent: a file already
@@ -155,8 +178,11 @@ class EdiActivities:
         if after != (0, 0):
             log.info("resuming a file's signals after the pages an earlier attempt sent",
                      extra={"file_id": file_id, "attempt": info.attempt})
-        await signal_file(self.client, self.engine, file_id, after=after,
-                          on_page=lambda cursor: activity.heartbeat(page_details(cursor)))
+        def on_page(cursor: SignalCursor | None) -> None:
+            details[:] = [page_details(cursor)]
+            activity.heartbeat(*details)
+
+        await signal_file(self.client, self.engine, file_id, after=after, on_page=on_page)
         return SignalFileResult(file_id=file_id, outcome="signalled")
 
     async def drain_outbox(self) -> int:

@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
     if settings is None:  # `uvicorn --factory api.app:create_app`: the checks of `reclaim api`
         from reclaim.keys import secured
+        from reclaim.logs import configure
         from reclaim.metrics import MetricsSettings
+
+        configure()  # and its logging: JSON lines, library loggers that could print PHI quiet
 
         settings = secured(get_settings(), metrics_token=MetricsSettings().metrics_token,
                            serves_metrics=True)

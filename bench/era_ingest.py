@@ -507,7 +507,7 @@ def main() -> None:
                         help="RECLAIM_EDI_INLINE_SIGNALS for the POST (default: the setting's)")
     parser.add_argument("--loops", type=int, default=20_000,
                         help="times the pathological file repeats its one unmatched claim")
-    parser.add_argument("--close", type=int, default=10_000,
+    parser.add_argument("--close", type=int, default=1_000,
                         help="claims waiting for the 835 whose closing is timed")
     # The child process that posts one file (see the module's docstring).
     parser.add_argument("--post", default=None, help=argparse.SUPPRESS)

@@ -6,10 +6,12 @@
 Fills a fresh database as bench/pages.py does (`--n` claims with their events, submissions,
 remittances, denials and work items), starts `reclaim api` as an operator runs it (its own
 process, uvicorn on a free port, the embedded settings, a metrics token), and signs in
-`--clients` users through the sign-in form: a quarter of them managers, the rest coders. Each
+`--clients` users through the sign-in form: a quarter of them managers, the rest coders.
+`reclaim api` runs `--api-workers` processes (RECLAIM_API_WORKERS; default one per core). Each
 client then sends `--requests` requests one after the other (a redirect followed, as a
 browser does: a coder's `/` leads to `/work`), as fast as the server answers (no
-think time: harsher than people), cycling through `/claims`, `/work`, `/` and `/api/v1/claims`
+think time, harsher than people; `--think S` waits S x 0.5..1.5 between requests), cycling
+through `/claims`, `/work`, `/` and `/api/v1/claims`
 from a random starting point and with random claim-list pages and filters. Timed: each request
 from send to the last byte of the answer; an answer other than 200 is an error.
 
@@ -61,7 +63,7 @@ def add_people(url: str, clients: int) -> list[tuple[str, str]]:
     return people
 
 
-def start_api(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_api(url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECLAIM_")}
     env.update({
         "RECLAIM_DATABASE_URL": url,
@@ -70,6 +72,7 @@ def start_api(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "RECLAIM_API_HOST": "127.0.0.1",
         "RECLAIM_METRICS_TOKEN": "load-bench-metrics-token",
         "RECLAIM_DEMO": "false",
+        "RECLAIM_API_WORKERS": str(workers),
     })
     log = (data_dir / "api.log").open("wb")
     return subprocess.Popen([str(Path(sys.executable).with_name("reclaim")), "api"], env=env,
@@ -77,7 +80,7 @@ def start_api(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 async def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -88,7 +91,7 @@ async def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.2)
-    raise SystemExit("reclaim api did not answer /healthz within 120 s")
+    raise SystemExit("reclaim api did not answer /healthz within 180 s")
 
 
 async def sign_in(http: httpx.AsyncClient, username: str) -> None:
@@ -121,7 +124,8 @@ def next_url(path: str, rng: random.Random, n: int) -> str:
 
 
 async def one_client(base: str, username: str, role: str, *, requests: int, seed: int, n: int,
-                     samples: dict[str, list[float]], errors: list[str]) -> None:
+                     samples: dict[str, list[float]], errors: list[str],
+                     think: float = 0.0) -> None:
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=True) as http:
         await sign_in(http, username)
@@ -141,10 +145,12 @@ async def one_client(base: str, username: str, role: str, *, requests: int, seed
             samples.setdefault(path, []).append(elapsed)
             if not ok:
                 errors.append(why)
+            if think:
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
 
-async def drive(base: str, people: list[tuple[str, str]], *, requests: int,
-                n: int) -> dict[str, Any]:
+async def drive(base: str, people: list[tuple[str, str]], *, requests: int, n: int,
+                think: float) -> dict[str, Any]:
     samples: dict[str, list[float]] = {}
     errors: list[str] = []
     # Warm the server once per path before the clock starts.
@@ -152,7 +158,7 @@ async def drive(base: str, people: list[tuple[str, str]], *, requests: int,
                      samples={}, errors=[])
     started = time.perf_counter()
     await asyncio.gather(*(one_client(base, name, role, requests=requests, seed=i + 1, n=n,
-                                      samples=samples, errors=errors)
+                                      samples=samples, errors=errors, think=think)
                            for i, (name, role) in enumerate(people)))
     seconds = time.perf_counter() - started
     every = [ms for values in samples.values() for ms in values]
@@ -174,9 +180,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20, help="signed-in clients at once")
     parser.add_argument("--requests", type=int, default=40, help="requests per client")
     parser.add_argument("--db", help="a PostgreSQL URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--api-workers", type=int, default=os.cpu_count() or 1,
+                        help="RECLAIM_API_WORKERS: API processes (default: one per core)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each client waits between requests (default 0)")
     args = parser.parse_args()
-    if min(args.n, args.clients, args.requests) < 1:
-        parser.error("--n, --clients and --requests must be positive")
+    if min(args.n, args.clients, args.requests, args.api_workers) < 1 or args.think < 0:
+        parser.error("--n, --clients, --requests and --api-workers must be positive, "
+                     "--think not negative")
     with tempfile.TemporaryDirectory(prefix="reclaim-load-") as tmp:
         url = fresh_database(args.db, Path(tmp))
         try:
@@ -197,11 +208,12 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     data_dir = tmp / "var"
     data_dir.mkdir()
-    process = start_api(url, data_dir, port)
+    process = start_api(url, data_dir, port, args.api_workers)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(wait_healthy(base, process, data_dir / "api.log"))
-        result = asyncio.run(drive(base, people, requests=args.requests, n=args.n))
+        result = asyncio.run(drive(base, people, requests=args.requests, n=args.n,
+                                   think=args.think))
     finally:
         process.terminate()
         try:
@@ -209,6 +221,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             process.kill()
     return {"bench": "load", "clients": args.clients, **result, "claims": args.n,
+            "api_workers": args.api_workers, "think_s": args.think,
             "db": url.split(":", 1)[0].split("+", 1)[0], **machine()}
 
 

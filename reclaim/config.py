@@ -90,6 +90,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # API processes (`reclaim api`): one is one GIL; give a busy server one per core.
+    api_workers: int = Field(default=1, ge=1, le=64)
     public_url: str | None = None  # links in emails; default http://<api_host>:<api_port>
 
     # Who our 837s are from and to, as the clearinghouse assigned them: the submitter's id is

@@ -15,6 +15,7 @@ from reclaim.models import Claim
 from reclaim.x12.read_835 import ClaimRead
 
 LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
+MAX_CANDIDATES = 20  # a member's open claims looked at for one payment, as the query's limit was
 
 # Built once: a statement built per call is also cache-keyed per call (b_*: the WHERE clause's).
 _CLAIMS = Claim.__table__  # type: ignore[attr-defined]
@@ -45,24 +46,45 @@ def match_pcn(attempts: dict[int, int], pcn: str) -> tuple[int | None, int | Non
 def match_by_lines(session: Session, payment: ClaimRead) -> tuple[int | None, int | None]:
     """Fallback when the payer mangled the patient control number: the member, the date of
     service and the procedures billed, ignoring modifiers (payers drop them)."""
-    if not payment.member_id:
-        return None, None
-    service_date = payment.service_date
-    query = select(Claim).where(
-        Claim.member_id == payment.member_id,
-        # A denied claim a person is correcting is `needs_correction` and was sent already.
-        or_(col(Claim.status).in_(AWAITING_REMITTANCE),
-            (col(Claim.status) == ClaimStatus.needs_correction) & (col(Claim.attempts) > 0)),
-    )
-    if service_date is not None:
-        query = query.where(Claim.service_date == service_date)
-    wanted = sorted(payment.procedures)
-    candidates = []
-    for claim in session.exec(query.limit(20)).all():
-        billed = sorted(line["procedure"] for line in claim.document.get("lines", []))
-        if not wanted or billed == wanted:
-            if Decimal(str(claim.total_charge)) == payment.charge or wanted:
-                candidates.append(claim)
-    if len(candidates) != 1:
-        return None, None
-    return candidates[0].id, candidates[0].attempts
+    return matches_by_lines(session, [payment])[0]
+
+
+def _open_claims_of(session: Session, members: list[str]) -> dict[str, list[Claim]]:
+    """The claims of these members still waiting for the payer, by member id: one query per
+    LOOKUP_CHUNK members, however often a file repeats them."""
+    found: dict[str, list[Claim]] = {}
+    for start in range(0, len(members), LOOKUP_CHUNK):
+        chunk = members[start:start + LOOKUP_CHUNK]
+        query = select(Claim).where(
+            col(Claim.member_id).in_(chunk),
+            # A denied claim a person is correcting is `needs_correction` and was sent already.
+            or_(col(Claim.status).in_(AWAITING_REMITTANCE),
+                (col(Claim.status) == ClaimStatus.needs_correction) & (col(Claim.attempts) > 0)),
+        ).order_by(col(Claim.id))
+        for claim in session.exec(query).all():
+            found.setdefault(claim.member_id, []).append(claim)
+    return found
+
+
+def matches_by_lines(session: Session,
+                     payments: list[ClaimRead]) -> list[tuple[int | None, int | None]]:
+    """match_by_lines for many payments at once (those of a file's chunk the patient control
+    number did not match): a file repeating one unknown claim 20,000 times costs one query,
+    not 20,000. A payment matches when exactly one candidate claim fits."""
+    members = sorted({p.member_id for p in payments if p.member_id})
+    by_member = _open_claims_of(session, members) if members else {}
+    found: list[tuple[int | None, int | None]] = []
+    for payment in payments:
+        candidates = [claim for claim in by_member.get(payment.member_id or "", [])
+                      if payment.service_date is None
+                      or claim.service_date == payment.service_date]
+        wanted = sorted(payment.procedures)
+        fitting = []
+        for claim in candidates[:MAX_CANDIDATES]:
+            billed = sorted(line["procedure"] for line in claim.document.get("lines", []))
+            if not wanted or billed == wanted:
+                if Decimal(str(claim.total_charge)) == payment.charge or wanted:
+                    fitting.append(claim)
+        found.append((fitting[0].id, fitting[0].attempts) if len(fitting) == 1
+                     else (None, None))
+    return found

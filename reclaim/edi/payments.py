@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from reclaim.denials.facts import refresh_denial_facts
-from reclaim.edi.matching import attempts_by_claim, match_by_lines, match_pcn
+from reclaim.edi.matching import attempts_by_claim, match_pcn, matches_by_lines
 from reclaim.edi.views import header_view
 from reclaim.models import EdiFile, Remittance
 from reclaim.x12.models import Payment
@@ -66,12 +66,15 @@ class _Counts:
 def _store_claims(session: Session, file_id: int, chunk: list[tuple[Payment, ClaimRead]],
                   counts: _Counts) -> None:
     attempts = attempts_by_claim(session, [claim.patient_control_number for _, claim in chunk])
+    by_pcn = [match_pcn(attempts, claim.patient_control_number) for _, claim in chunk]
+    # The payer mangled these claims' control numbers: matched by their lines, all at once.
+    stray = [i for i, (claim_id, _) in enumerate(by_pcn) if claim_id is None]
+    for i, found in zip(stray, matches_by_lines(session, [chunk[i][1] for i in stray]),
+                        strict=True):
+        by_pcn[i] = found
     rows: list[dict[str, Any]] = []
-    for payment, claim in chunk:
+    for (payment, claim), (claim_id, attempt) in zip(chunk, by_pcn, strict=True):
         counts.position += 1
-        claim_id, attempt = match_pcn(attempts, claim.patient_control_number)
-        if claim_id is None:
-            claim_id, attempt = match_by_lines(session, claim)
         rows.append(
             dict(
                 edi_file_id=file_id,

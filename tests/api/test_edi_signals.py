@@ -4,8 +4,10 @@ polls, so every signal stays in its history to be counted."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -346,3 +348,50 @@ def test_a_retry_starts_from_its_heartbeat_or_else_the_files_start(
     assert activities.edi.resume_from(details) == expected
     # What the activity heartbeats reads back as the same cursor.
     assert activities.edi.resume_from([activities.edi.page_details(expected)]) == expected
+
+
+async def test_the_signalling_activity_stays_alive_while_it_waits(
+    dev_env: WorkflowEnvironment, engine: Engine, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker busy with claims keeps the activity waiting (its database threads are shared):
+    a task of its own heartbeats the last cursor meanwhile, so the 20 s heartbeat timeout does
+    not take the activity from a worker that is alive. Before its first page a retry repeats
+    the cursor it inherited (a worker dying then still resumes there)."""
+    client = dev_env.client
+    monkeypatch.setattr(activities.edi, "LIVENESS_S", 0.05)
+    async with waiting_claims(client, engine, 1) as ids:
+        with session_scope(engine) as session:
+            stored = ingest_file(session=session, raw=era_for(ids), source="test",
+                                 collect_signals=False)
+        worker = EdiActivities(engine=engine, client=client, clearinghouse=NoPayer(),  # type: ignore[arg-type]
+                               settings=settings)
+        deliver, page = reclaim.edi.outbox.deliver_signals, reclaim.edi.outbox.signal_page
+        read: list[int] = []
+
+        def slow_page(**kwargs: Any) -> Any:
+            if not read:
+                time.sleep(0.5)  # the first page waits behind claims' database work
+            read.append(1)
+            return page(**kwargs)
+
+        async def slow(client: Client, signals: list[Any], **kwargs: Any) -> int:
+            await asyncio.sleep(0.5)  # and so does sending the remittances' page
+            return await deliver(client, signals, **kwargs)
+
+        monkeypatch.setattr(reclaim.edi.outbox, "signal_page", slow_page)
+        monkeypatch.setattr(reclaim.edi.outbox, "deliver_signals", slow)
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, attempt=2, heartbeat_details=[[0, 0]])
+        beats: list[Any] = []
+        env.on_heartbeat = lambda *d: beats.append(list(d))
+        result = await env.run(worker.signal_stored_file,
+                               SignalFileRequest(file_id=stored.file_id))
+        assert result.outcome == "signalled"
+        before_first_page = beats[:beats.index([[1, 0]])]
+        assert len(before_first_page) >= 3
+        assert all(beat == [[0, 0]] for beat in before_first_page)
+        # Sent once the answers' (empty) page is done, once after the signal: the rest are
+        # the keep-alive's while the page waited.
+        assert beats.count([[1, 0]]) >= 4
+        assert beats[-1] == [None]
