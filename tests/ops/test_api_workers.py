@@ -58,7 +58,8 @@ def test_two_api_processes_answer_on_one_port_with_the_install_s_task_queue(
         for child in serving:
             environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
             named = [e for e in environ if e.startswith(b"RECLAIM_TASK_QUEUE=")]
-            assert named and queue in named[0].decode(), named
+            assert named, environ
+            assert queue in named[0].decode()
         for _ in range(6):
             assert httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
     finally:
