@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from reclaim.claims.schemas import Address, ClaimType, Strict
 from reclaim.denials.autofix import ModifierRule
+from reclaim.errors import FieldError
 from reclaim.models import Claim, PayerTermsVersion
 from reclaim.providers import ImportReport, RowError, read_csv_rows, validation_errors
 from reclaim.scrub.models import PayerRules
@@ -110,11 +111,8 @@ class PayerTerms(BaseModel):
         return self.model_dump(mode="json", exclude={"version"})
 
 
-class PayerError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+class PayerError(FieldError):
+    """A payer's terms refused; `field` names what is wrong."""
 
 
 class PayerExists(PayerError):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from sqlmodel import Session, col, select
 
 from reclaim.claims.schemas import Address, Strict
+from reclaim.errors import FieldError
 from reclaim.models import DirectoryProvider, utcnow
 from reclaim.scrub.rules.parties import npi_is_valid
 
@@ -27,13 +28,8 @@ CSV_COLUMNS = ("npi", "name", "first_name", "last_name", "taxonomy", "tax_id", "
                "address_line2", "city", "state", "zip", "billing_npi", "active_from", "active_to")
 
 
-class ProviderError(ValueError):
+class ProviderError(FieldError):
     """A provider the directory refuses; `field` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 class ProviderExists(ProviderError):
