@@ -89,4 +89,4 @@ def test_a_bad_size_is_refused_with_a_clear_message() -> None:
     done = subprocess.run([sys.executable, str(BENCH / "era_ingest.py"), "--n", "0"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "--n and --small must be positive" in done.stderr
+    assert "--n, --small, --loops and --close must be positive" in done.stderr
