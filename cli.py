@@ -413,7 +413,7 @@ def claims_load(file: Path) -> None:
 
 def _import_csv(file: Path, kind: str, run: Callable[[Session, str], ImportReport]) -> None:
     from reclaim import audit
-    from reclaim.db import get_engine, session_scope
+    from reclaim.db import get_engine, write_scope
     from reclaim.db import migrate as run_migrations
 
     try:
@@ -422,7 +422,8 @@ def _import_csv(file: Path, kind: str, run: Callable[[Session, str], ImportRepor
         raise typer.BadParameter(f"{file}: {exc}") from exc
     settings = _settings()
     run_migrations(settings.resolved_database_url)
-    with session_scope(get_engine(settings.resolved_database_url)) as session:
+    # While the stack runs: the worker and the API write too (reclaim/db.py write_scope).
+    with write_scope(get_engine(settings.resolved_database_url)) as session:
         report = run(session, text)
         audit.record(session=session, user="cli", action=f"import_{kind}",
                      detail=f"{file.name}: {len(report.created)} added, "

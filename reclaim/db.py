@@ -86,6 +86,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """session_scope for a batch that reads and then writes while the stack runs (the CLI's
+    imports). On SQLite its transaction takes the write lock first (BEGIN IMMEDIATE), waiting
+    out other writers by busy_timeout: a deferred transaction that has read cannot take it once
+    another writer has committed (SQLite answers "database is locked" at once). Elsewhere the
+    same as session_scope."""
+    if engine.dialect.name != "sqlite":
+        with session_scope(engine) as session:
+            yield session
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        with Session(bind=connection, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.flush()
+                connection.commit()
+            except BaseException:
+                session.rollback()
+                connection.rollback()
+                raise
+
+
 def conflict_insert(session: Session, model: type[SQLModel]) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that can say ON CONFLICT, in the session's dialect. Reclaim runs on the two
     databases make_engine configures; any other URL is refused here by name."""
