@@ -24,9 +24,16 @@ from pydantic import ValidationError
 
 from reclaim.claims.schemas import ClaimDocument
 from reclaim.x12.common import X12Error
+from reclaim.x12.elements_837 import (
+    diagnosis_pointers,
+    parse_date_or_error,
+    procedure_code,
+    segment_date,
+    with_dot,
+)
 from reclaim.x12.models import FileType, ReadWarning
 from reclaim.x12.reader import Transaction, X12Reader, expect_type
-from reclaim.x12.segment import Segment, parse_date
+from reclaim.x12.segment import Segment
 
 # ICD-10-CM qualifiers (principal ABK, other ABF) and their ICD-9 forms (BK, BF).
 PRINCIPAL_DIAGNOSIS = frozenset({"ABK", "BK"})
@@ -307,11 +314,11 @@ class _Transaction:
         line = self._line(claim, segment)
         composite = segment.components(1)
         line.update(
-            procedure=_procedure(segment, 1, self.tx.delimiters.component),
+            procedure=procedure_code(segment, 1, self.tx.delimiters.component),
             modifiers=[m for m in composite[2:6] if m],
             charge=str(segment.amount(2, what="line charge")),
             units=str(segment.amount(4, what="units")),
-            diagnosis_pointers=_pointers(segment, 7),
+            diagnosis_pointers=diagnosis_pointers(segment, 7),
         )
 
     def _sv2(self, claim: _Claim, segment: Segment) -> None:
@@ -319,7 +326,7 @@ class _Transaction:
         composite = segment.components(2)
         line.update(
             revenue_code=segment.required(1, what="revenue code"),
-            procedure=_procedure(segment, 2, self.tx.delimiters.component),
+            procedure=procedure_code(segment, 2, self.tx.delimiters.component),
             modifiers=[m for m in composite[2:6] if m],
             charge=str(segment.amount(3, what="line charge")),
             units=str(segment.amount(5, what="units")),
@@ -329,11 +336,11 @@ class _Transaction:
         qualifier = segment.value(1)
         if claim.lines:
             if qualifier == "472":
-                found = _date(segment, 3)
+                found = segment_date(segment, 3)
                 claim.lines[-1]["service_date"] = found
             return
         if qualifier in ("472", "434", "435", "096"):
-            claim.dates[qualifier] = _date(segment, 3)
+            claim.dates[qualifier] = segment_date(segment, 3)
             if qualifier == "434":
                 end = segment.value(3).partition("-")[2]
                 if end:
@@ -353,7 +360,7 @@ class _Transaction:
             qualifier = segment.value(position, 1)
             if qualifier in PRINCIPAL_DIAGNOSIS or qualifier in OTHER_DIAGNOSIS:
                 code = segment.required(position, 2, what="diagnosis code")
-                claim.diagnoses.append(_with_dot(code) if qualifier in _ICD10 else code)
+                claim.diagnoses.append(with_dot(code) if qualifier in _ICD10 else code)
 
     def _finish(self) -> None:
         claim, self.claim = self.claim, None
@@ -463,46 +470,6 @@ def _billing(party: _Party) -> dict[str, Any]:
              "tax_id": party.tax_id, "address": party.address or None,
              "taxonomy": party.taxonomy}
     return {key: value for key, value in found.items() if value is not None}
-
-
-def _with_dot(code: str) -> str:
-    code = code.replace(".", "").strip().upper()
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
-
-
-def _procedure(segment: Segment, position: int, delimiter: str) -> str:
-    found = segment.value(position, 2)
-    whole = segment.value(position)
-    if not found and any(not ch.isalnum() for ch in whole):
-        raise segment.error(f"{segment.id}{position:02d} {whole[:20]!r} is not split by the "
-                            f"component separator {delimiter!r} that ISA16 declares", position)
-    return segment.required(position, 2, what="procedure code")
-
-
-def _date(segment: Segment, position: int) -> str:
-    text = segment.required(position, what="date")
-    if segment.value(position - 1) == "DT":
-        text = text[:8]  # CCYYMMDDHHMM: the day is what the claim document keeps
-    return parse_date_or_error(segment, text)
-
-
-def parse_date_or_error(segment: Segment, text: str) -> str:
-    try:
-        return parse_date(text).isoformat()
-    except ValueError:
-        raise segment.error(f"{segment.id}03 is not a valid date ({text[:20]!r})", 3) from None
-
-
-def _pointers(segment: Segment, position: int) -> list[int]:
-    pointers = []
-    for part in segment.components(position):
-        if not part:
-            continue
-        if not part.isdigit() or len(part) > 2:
-            raise segment.error(f"{segment.id}{position:02d} diagnosis pointer {part!r} is not a "
-                                "number", position)
-        pointers.append(int(part))
-    return pointers or [1]
 
 
 def _index(exc: ValueError, clm: Segment) -> int:
